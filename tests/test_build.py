@@ -1,0 +1,384 @@
+"""The built workbooks, read back as Excel would see them: content, validations, protection, limits."""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+
+from conftest import SCHEDULE_TOML, run_cli
+from test_seed import SEED, squash
+from xlschedule import layout
+from xlschedule.model import COVER_SHEET, META_SHEET, SHEET_NAME_FORBIDDEN, Mode, safe_filename
+from xlschedule.protection import PasswordHash, hash_password, verify_password
+
+
+def validations_by_cell(ws) -> dict[str, list]:
+    """Every cell covered by a data validation, with the validations covering it."""
+    cover: dict[str, list] = {}
+    for dv in ws.data_validations.dataValidation:
+        for rng in dv.sqref.ranges:
+            for row, col in rng.cells:
+                cover.setdefault(f"{get_column_letter(col)}{row}", []).append(dv)
+    return cover
+
+
+def unlocked_cells(ws) -> set[str]:
+    return {
+        c.coordinate
+        for row in ws.iter_rows(min_row=1, max_row=ws.max_row + 5, max_col=ws.max_column + 3)
+        for c in row
+        if not c.protection.locked
+    }
+
+
+# --- content -------------------------------------------------------------------------------
+
+
+def test_bundled_schedule_has_every_section_and_107_items(schedule):
+    assert [s.ref for s in schedule.sections] == ["OA", *map(str, range(1, 10)), "LMG"]
+    assert schedule.item_count == 107
+    assert len(schedule.forces.names) == 43
+    assert schedule.steps[8].title == "Police detention"
+
+
+def test_build_with_no_arguments_from_repo_root_makes_43_workbooks(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "schedule.toml").write_bytes(SCHEDULE_TOML.read_bytes())
+    result = run_cli("build")
+    assert result.exit_code == 0, result.output
+    files = sorted(p.name for p in (tmp_path / "output").iterdir())
+    assert len(files) == 43
+    assert "Avon_and_Somerset.xlsx" in files and "Dyfed-Powys.xlsx" in files
+    assert "Built 43" in result.output
+
+
+def test_build_from_anywhere_uses_the_bundled_schedule(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no schedule.toml here
+    result = run_cli("build", "--force", "Kent", "--force", "city of london")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "output").iterdir()) == ["City_of_London.xlsx", "Kent.xlsx"]
+
+
+def test_every_item_is_in_every_workbook_verbatim(built_all, schedule):
+    seed = squash(SEED.read_text(encoding="utf-8")) if SEED.exists() else None
+    assert len(list(built_all.glob("*.xlsx"))) == 43
+    cols = layout.columns(Mode.YESNO)
+    for force in schedule.forces.names:
+        path = built_all / f"{safe_filename(force)}.xlsx"
+        wb = load_workbook(path)
+        assert wb[COVER_SHEET][layout.cover_cell("force")].value == force
+        for section in schedule.sections:
+            ws = wb[section.sheet]
+            for i, item in enumerate(section.items):
+                row = layout.item_row(i)
+                assert ws[f"{cols.ref}{row}"].value == item.ref, (path.name, section.sheet, row)
+                assert ws[f"{cols.text}{row}"].value == item.text, (path.name, section.sheet, row)
+                if seed is not None:
+                    assert squash(ws[f"{cols.text}{row}"].value) in seed, (path.name, item.ref)
+            # nothing after the last item, but the overall sheet's block of step judgments
+            assert ws[f"{cols.ref}{layout.item_row(len(section.items))}"].value is None
+
+
+def test_sheets_are_in_order_with_hidden_metadata(built, schedule):
+    wb = load_workbook(built[Mode.YESNO])
+    assert wb.sheetnames == layout.sheet_names(schedule)
+    assert wb.sheetnames[:3] == ["Cover", "Overall", "1 Initial contact"]
+    assert [ws.sheet_state for ws in wb.worksheets] == ["visible"] * 12 + ["veryHidden"]
+    meta = {r[0]: r[1] for r in wb[META_SHEET].iter_rows(values_only=True)}
+    assert meta["format"] == "xlschedule-return"
+    assert meta["force"] == "Kent"
+    assert meta["mode"] == "yesno"
+    assert meta["schedule_version"] == schedule.schedule.version
+    assert meta["schedule_fingerprint"] == schedule.fingerprint()
+    assert re.fullmatch(r"[0-9a-f]{64}", meta["content_fingerprint"])
+
+
+def test_overall_sheet_pulls_in_every_step_judgment(built, schedule):
+    for mode in (Mode.YESNO, Mode.NARRATIVE):
+        ws = load_workbook(built[mode])["Overall"]
+        cols = layout.columns(mode)
+        start = layout.steps_block_start(schedule.overall)
+        for offset, section in enumerate([*schedule.steps, schedule.leadership]):
+            row = start + offset
+            assert ws[f"A{row}"].value == section.judgment_ref
+            for col in (cols.score, cols.policy, cols.evidence):
+                if col:
+                    source = f"'{section.sheet}'!{col}{layout.JUDGMENT_ROW}"
+                    assert ws[f"{col}{row}"].value == f'=IF({source}="","",{source})'
+
+
+def test_every_section_has_a_judgment_row(built, schedule):
+    ws_by = load_workbook(built[Mode.SCALE])
+    for section in schedule.sections:
+        ws = ws_by[section.sheet]
+        assert ws[f"A{layout.JUDGMENT_ROW}"].value == f"{section.ref}.J"
+        assert ws[f"B{layout.INDICATOR_ROW}"].value == section.indicator
+        headers = [c.value for c in ws[layout.JUDGMENT_HEADER_ROW]]
+        assert headers == ["Ref", "Judgment on the indicator", "Score", "Policy fit", "Summary evidence"]
+
+
+# --- modes and validations -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", [Mode.YESNO, Mode.SCALE])
+def test_scored_modes_have_stop_dropdowns_on_every_score_and_policy_cell(built, schedule, mode):
+    wb = load_workbook(built[mode])
+    expected_scores = ",".join(schedule.options(mode))
+    expected_policy = ",".join(schedule.policy_fit_options())
+    for section in schedule.sections:
+        ws = wb[section.sheet]
+        covered = validations_by_cell(ws)
+        for cell in layout.section_inputs(section, mode):
+            dvs = covered.pop(cell.cell, [])
+            if cell.kind == "evidence":
+                assert dvs == [], (section.sheet, cell.cell)
+                continue
+            assert len(dvs) == 1, (section.sheet, cell.cell)
+            dv = dvs[0]
+            want = expected_scores if cell.kind == "score" else expected_policy
+            assert dv.type == "list"
+            assert dv.formula1 == f'"{want}"'
+            assert dv.showErrorMessage is True
+            assert dv.errorStyle == "stop"
+            assert dv.showInputMessage is True and dv.prompt
+            assert dv.allow_blank is True
+        assert covered == {}, f"validation on cells that are not inputs: {sorted(covered)}"
+
+
+def test_scale_prompt_explains_every_point_of_the_scale(built, schedule):
+    ws = load_workbook(built[Mode.SCALE])["1 Initial contact"]
+    dv = validations_by_cell(ws)["C9"][0]
+    for value, label in schedule.modes[Mode.SCALE].labels.items():
+        assert f"{value} {label}" in dv.prompt
+    assert "N/A" in dv.prompt
+
+
+def test_narrative_mode_has_no_score_or_policy_cells(built, schedule):
+    wb = load_workbook(built[Mode.NARRATIVE])
+    for section in schedule.sections:
+        ws = wb[section.sheet]
+        assert validations_by_cell(ws) == {}
+        assert ws.max_column == 3
+        assert [c.value for c in ws[layout.ITEM_HEADER_ROW]] == ["Ref", "What we might expect to see", "Evidence"]
+        assert {c.kind for c in layout.section_inputs(section, Mode.NARRATIVE)} == {"evidence"}
+
+
+def test_excel_limits_on_validation_texts(built):
+    for mode in Mode:
+        for ws in load_workbook(built[mode]).worksheets:
+            for dv in ws.data_validations.dataValidation:
+                if dv.type == "list":
+                    assert len(dv.formula1) <= 255 and dv.formula1.startswith('"')
+                    assert "!" not in dv.formula1  # a literal list, never a cross-sheet reference
+                assert len(dv.promptTitle or "") <= 32 and len(dv.errorTitle or "") <= 32
+                assert len(dv.prompt or "") <= 255 and len(dv.error or "") <= 225
+                assert dv.showErrorMessage and dv.errorStyle == "stop"
+
+
+def test_no_cell_has_two_validations(built):
+    for mode in Mode:
+        for ws in load_workbook(built[mode]).worksheets:
+            doubled = {cell: dvs for cell, dvs in validations_by_cell(ws).items() if len(dvs) > 1}
+            assert doubled == {}, (mode, ws.title)
+
+
+def test_cover_inputs_have_validations(built):
+    ws = load_workbook(built[Mode.YESNO])[COVER_SHEET]
+    covered = validations_by_cell(ws)
+    assert covered[layout.cover_cell("date")][0].type == "date"
+    assert covered[layout.cover_cell("return_ref")][0].type == "textLength"
+    assert set(covered) == {layout.cover_cell(f) for f in layout.COVER_INPUTS}
+
+
+# --- protection ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_every_sheet_protected_and_only_inputs_unlocked(built, schedule, mode):
+    wb = load_workbook(built[mode])
+    assert wb.security.lockStructure
+    expected: dict[str, set[str]] = {}
+    for cell in layout.input_cells(schedule, mode):
+        expected.setdefault(cell.sheet, set()).add(cell.cell)
+    for ws in wb.worksheets:
+        assert ws.protection.sheet is True, ws.title
+        assert ws.protection.formatRows is False, "rows must stay resizable"
+        assert unlocked_cells(ws) == expected.get(ws.title, set()), ws.title
+
+
+def test_input_cells_wrap_and_look_like_inputs(built, schedule):
+    wb = load_workbook(built[Mode.YESNO])
+    for cell in layout.input_cells(schedule, Mode.YESNO):
+        c = wb[cell.sheet][cell.cell]
+        assert c.fill.fgColor.rgb.endswith("FFF2CC"), (cell.sheet, cell.cell)
+        if cell.kind == "evidence":
+            assert c.alignment.wrap_text
+
+
+def test_password_is_stored_as_sha512_with_salt_and_spin_count(tmp_path):
+    result = run_cli("build", "--force", "Kent", "--out", str(tmp_path), env={"XLSCHEDULE_PASSWORD": "s3cret pass"})
+    assert result.exit_code == 0, result.output
+    wb = load_workbook(tmp_path / "Kent.xlsx")
+    salts = set()
+    for ws in wb.worksheets:
+        p = ws.protection
+        assert (p.algorithmName, p.spinCount) == ("SHA-512", 100000)
+        stored = PasswordHash(p.algorithmName, p.hashValue, p.saltValue, p.spinCount)
+        assert verify_password("s3cret pass", stored)
+        assert not verify_password("s3cret Pass", stored)
+        assert p.password is None  # no legacy 16-bit hash beside it
+        salts.add(p.saltValue)
+    sec = wb.security
+    assert sec.workbookAlgorithmName == "SHA-512" and sec.workbookSpinCount == 100000
+    assert sec.workbookPassword is None
+    assert len(salts) == 1 and len(next(iter(salts))) >= 20
+
+
+def test_password_never_comes_from_schedule_toml(tmp_path):
+    text = SCHEDULE_TOML.read_text(encoding="utf-8").replace(
+        'not_applicable = "N/A"', 'not_applicable = "N/A"\npassword = "x"', 1
+    )
+    (tmp_path / "s.toml").write_text(text, encoding="utf-8")
+    result = run_cli("build", "--schedule", str(tmp_path / "s.toml"), "--out", str(tmp_path))
+    assert result.exit_code == 2
+    assert "schedule.password: unknown key" in result.output
+
+
+def test_password_hash_matches_a_known_vector():
+    # Independent of our code: computed with the ECMA-376 agile algorithm by hand for salt 16 x 00.
+    import base64
+    import hashlib
+
+    salt = bytes(16)
+    h = hashlib.sha512(salt + "abc".encode("utf-16-le")).digest()
+    for i in range(100000):
+        h = hashlib.sha512(h + i.to_bytes(4, "little")).digest()
+    assert hash_password("abc", salt).hash_value == base64.b64encode(h).decode()
+
+
+# --- tabs, sheet names, printing -----------------------------------------------------------
+
+
+def test_exactly_one_selected_tab_the_cover(built):
+    for mode in Mode:
+        with zipfile.ZipFile(built[mode]) as z:
+            sheets = sorted(n for n in z.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n))
+            selected = [n for n in sheets if 'tabSelected="1"' in z.read(n).decode()]
+            assert selected == ["xl/worksheets/sheet1.xml"]
+        assert load_workbook(built[mode]).active.title == COVER_SHEET
+
+
+def test_sheet_names_are_valid_in_excel(built):
+    names = load_workbook(built[Mode.YESNO]).sheetnames
+    for name in names:
+        assert 0 < len(name) <= 31
+        assert not SHEET_NAME_FORBIDDEN.intersection(name)
+        assert not name.startswith("'") and not name.endswith("'")
+    assert len({n.casefold() for n in names}) == len(names)
+    assert "3 Investigation & enquiries" in names
+
+
+def test_printing_is_set_up(built):
+    wb = load_workbook(built[Mode.YESNO])
+    for ws in wb.worksheets[:-1]:
+        assert ws.page_setup.orientation == "landscape"
+        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
+        assert ws.sheet_properties.pageSetUpPr.fitToPage
+        assert ws.oddFooter.left.text == "Kent"
+        assert "OFFICIAL-SENSITIVE" in ws.oddHeader.center.text
+    assert wb["2 Assessment and help"].print_title_rows == "$8:$8"
+
+
+# --- determinism ---------------------------------------------------------------------------
+
+
+def test_two_builds_give_the_same_bytes(tmp_path):
+    for mode in Mode:
+        a, b = tmp_path / f"a-{mode.value}", tmp_path / f"b-{mode.value}"
+        for out in (a, b):
+            assert run_cli("build", "--mode", mode.value, "--force", "Kent", "--force", "Essex",
+                           "--out", str(out)).exit_code == 0
+        for name in ("Kent.xlsx", "Essex.xlsx"):
+            assert (a / name).read_bytes() == (b / name).read_bytes(), (mode, name)
+
+
+def test_timestamps_are_fixed(built):
+    with zipfile.ZipFile(built[Mode.YESNO]) as z:
+        assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        core = z.read("docProps/core.xml").decode()
+    assert core.count("2000-01-01T00:00:00Z") == 2  # created and modified
+
+
+# --- bad input -----------------------------------------------------------------------------
+
+
+def _broken(tmp_path: Path, old: str, new: str) -> Path:
+    text = SCHEDULE_TOML.read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "schedule.toml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        ('sheet = "8 Recording"', 'sheet = "3 Investigation/enquiries"', r"steps\[7\]\.sheet: .*/.*forbids"),
+        ('sheet = "8 Recording"', 'sheet = "1 INITIAL CONTACT"', r"sheet name '1 INITIAL CONTACT' is used twice"),
+        ('sheet = "8 Recording"', 'sheet = "8 Recording of cases and the records kept"', r"Excel allows 31"),
+        ('ref = "3.7"', 'ref = "3.6"', r"ref '3.6' is used twice"),
+        ('default_mode = "yesno"', 'default_mode = "traffic-lights"', r"schedule\.default_mode: Input should be"),
+        ('ref = "2.4"\ntext = "', 'ref = "2.4"\ntext = "  ', None),  # leading spaces are fine
+        ('ref = "1.1"\ntext = "The response', 'ref = "1.1"\ntext = "   "\nx = "', r"steps\[0\]\.items\[0\]\.text"),
+        ('title = "Assessment Criteria"', 'title = "Assessment Criteria', r"not valid TOML"),
+    ],
+)
+def test_broken_schedule_is_named_by_toml_path_with_exit_2(tmp_path, old, new, expected):
+    path = _broken(tmp_path, old, new)
+    result = run_cli("build", "--schedule", str(path), "--out", str(tmp_path / "out"))
+    if expected is None:
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 2, result.output
+    assert re.search(expected, result.output), result.output
+    assert str(path) in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_missing_schedule_and_unknown_force_are_usage_errors(tmp_path):
+    result = run_cli("build", "--schedule", str(tmp_path / "nope.toml"))
+    assert result.exit_code == 2 and "cannot read the schedule" in result.output
+    result = run_cli("build", "--force", "Atlantis", "--out", str(tmp_path))
+    assert result.exit_code == 2 and "'Atlantis' is not in the schedule" in result.output
+
+
+def test_unwritable_output_folder_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run_cli("build", "--force", "Kent", "--out", str(blocker / "sub"))
+    assert result.exit_code == 2
+    assert "cannot create the output folder" in result.output
+
+
+def test_list_too_long_for_excel_is_refused(tmp_path):
+    many = ", ".join(f'"option number {i}"' for i in range(20))
+    path = _broken(tmp_path, 'options = ["Yes", "No"]', f"options = [{many}]")
+    result = run_cli("build", "--schedule", str(path), "--out", str(tmp_path / "o"))
+    assert result.exit_code == 2
+    assert "Excel allows 255" in result.output
+
+
+def test_readme_starts_with_the_two_commands():
+    readme = (SCHEDULE_TOML.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```(?:sh|bash|console)?\n(.*?)```", readme, re.S)
+    assert "xlschedule build" in blocks[0]
+    assert "pytest" in blocks[1]
+    assert os.path.exists(SCHEDULE_TOML)
