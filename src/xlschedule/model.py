@@ -216,3 +216,77 @@ def safe_filename(name: str) -> str:
     """A file name stem that is safe on Windows, macOS and Linux: 'Dyfed-Powys' -> 'Dyfed-Powys'."""
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")
     return stem or "force"
+
+
+# --- a read return ------------------------------------------------------------------------
+
+
+class Severity(StrEnum):
+    ERROR = "error"  # rejects the return
+    WARNING = "warning"  # accepted, unless --strict
+
+
+class Finding(BaseModel):
+    """One problem with one return, located as precisely as the problem allows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str
+    code: str
+    severity: Severity
+    message: str
+    sheet: str | None = None
+    cell: str | None = None
+
+
+class Response(BaseModel):
+    """One item or judgment row of one return. `score` is the canonical option ("Yes", "4", "N/A")."""
+
+    section: str  # section ref: "OA", "1".."9", "LMG"
+    ref: str  # item ref "3.7", or judgment ref "3.J"
+    sheet: str
+    score: str | None = None
+    policy: str | None = None
+    evidence: str | None = None
+    score_cell: str | None = None
+    policy_cell: str | None = None
+    evidence_cell: str
+
+    @property
+    def is_judgment(self) -> bool:
+        return self.ref.endswith(".J")
+
+
+class ReturnStatus(StrEnum):
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"
+
+
+class Return(BaseModel):
+    """What was read from one returned file, and whether it can be trusted."""
+
+    file: str  # as given on the command line (or found in a folder)
+    sha256: str = ""
+    force: str | None = None
+    mode: Mode | None = None
+    schedule_version: str | None = None
+    return_ref: str | None = None
+    inspector: str | None = None
+    date: str | None = None  # ISO date when recognised, else the text as typed
+    responses: list[Response] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)
+    status: ReturnStatus = ReturnStatus.ACCEPTED
+
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.WARNING]
+
+    @property
+    def answered(self) -> int:
+        """Responses with an answer: a score in the scored modes, evidence in narrative."""
+        if self.mode is Mode.NARRATIVE:
+            return sum(1 for r in self.responses if r.evidence)
+        return sum(1 for r in self.responses if r.score is not None)
