@@ -96,7 +96,7 @@ def test_sheets_are_in_order_with_hidden_metadata(built, schedule):
     assert meta["force"] == "Kent"
     assert meta["mode"] == "yesno"
     assert meta["schedule_version"] == schedule.schedule.version
-    assert meta["schedule_fingerprint"] == schedule.fingerprint()
+    assert meta["schedule_fingerprint"] == schedule.fingerprint
     assert re.fullmatch(r"[0-9a-f]{64}", meta["content_fingerprint"])
 
 

@@ -127,7 +127,7 @@ def _input(cell) -> None:
     cell.protection = UNLOCKED
 
 
-def _header(ws: Worksheet, row: int, labels: list[str]) -> None:
+def _header(ws: Worksheet, row: int, labels: list[str | None]) -> None:
     for i, label in enumerate(labels, start=1):
         cell = ws.cell(row=row, column=i, value=label)
         cell.font = HEADER_FONT
@@ -317,11 +317,11 @@ def _write_section(
     ws[f"B{layout.GUIDANCE_ROW}"].alignment = WRAP
     ws.row_dimensions[layout.GUIDANCE_ROW].height = _text_height(guidance, 150)
 
-    judgment_headers = ["Ref", "Judgment on the indicator"]
-    item_headers = ["Ref", "What we might expect to see"]
+    judgment_headers: list[str | None] = ["Ref", "Judgment on the indicator"]
+    item_headers: list[str | None] = ["Ref", "What we might expect to see"]
     if cols.score:
         judgment_headers += ["Score", "Policy fit", "Summary evidence"]
-        item_headers += ["Score", "", "Evidence"]
+        item_headers += ["Score", None, "Evidence"]
     else:
         judgment_headers += ["Summary evidence"]
         item_headers += ["Evidence"]
@@ -421,7 +421,7 @@ def metadata(schedule: Schedule, force: str, mode: Mode) -> dict[str, str]:
         "layout_version": str(layout.LAYOUT_VERSION),
         "schedule_id": schedule.schedule.id,
         "schedule_version": schedule.schedule.version,
-        "schedule_fingerprint": schedule.fingerprint(),
+        "schedule_fingerprint": schedule.fingerprint,
         "force": force,
         "mode": mode.value,
         "tool_version": __version__,

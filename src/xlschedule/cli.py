@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -14,6 +15,7 @@ from . import __version__
 from .build import build as build_workbooks
 from .build import resolve_forces
 from .errors import OutputError, ScheduleError, UsageError, XlscheduleError
+from .ingest import ingest as ingest_returns
 from .model import Mode
 from .schedule import load_schedule
 
@@ -94,3 +96,143 @@ def build(
         f"Built {len(built)} {protected} {noun} ({the_mode.value}, schedule {schedule.schedule.id} "
         f"v{schedule.schedule.version}) in {out_dir} in {elapsed:.1f}s"
     )
+
+
+def _check_writable(path: Path | None, option: str) -> None:
+    """Fail before any work if an output file cannot be written where it was asked for."""
+    if path is None:
+        return
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise OutputError(f"{option} {path}: is a folder; give a file name")
+    if not folder.is_dir():
+        raise OutputError(f"{option} {path}: the folder {folder} does not exist; create it or choose another")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise OutputError(f"{option} {path}: not writable; choose another place")
+
+
+def _run_checks(returns: tuple[Path, ...], schedule_path: Path | None, strict: bool):
+    schedule = load_schedule(schedule_path)
+    with Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err_console, transient=True,
+    ) as progress:
+        task = progress.add_task("Checking returns", total=None, visible=False)
+
+        def start(total: int) -> None:
+            progress.update(task, total=total, visible=total >= PROGRESS_THRESHOLD)
+
+        report = ingest_returns(
+            list(returns), schedule, strict=strict,
+            on_start=start, on_file=lambda _path: progress.update(task, advance=1),
+        )
+    return schedule, report
+
+
+RETURNS_ARG = click.argument("returns", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+SCHEDULE_OPT = click.option(
+    "--schedule", "schedule_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="The schedule the returns were built from. Default: ./schedule.toml, else the bundled one.",
+)
+STRICT_OPT = click.option("--strict", is_flag=True, help="Reject returns with warnings too.")
+REPORT_OPT = click.option(
+    "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write every finding as JSON to this file.",
+)
+
+
+@main.command()
+@RETURNS_ARG
+@click.option(
+    "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("output") / "consolidated.xlsx", show_default=True, help="The consolidated workbook to write.",
+)
+@REPORT_OPT
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the Responses table as CSV, for analysts.")
+@STRICT_OPT
+@SCHEDULE_OPT
+def ingest(
+    returns: tuple[Path, ...], out_path: Path, report_path: Path | None, csv_path: Path | None,
+    strict: bool, schedule_path: Path | None,
+) -> None:
+    """Check completed returns and consolidate the accepted ones into one workbook.
+
+    RETURNS are files or folders (every .xlsx inside; Excel's ~$ owner files are skipped).
+    Exit status: 0 all accepted, 1 some rejected (the rest are still consolidated), 2 usage error.
+
+    Example: xlschedule ingest returns/ --out output/consolidated.xlsx --csv output/responses.csv
+    """
+    from .consolidate import write_consolidation, write_responses_csv
+
+    try:
+        if out_path == Path("output") / "consolidated.xlsx":
+            out_path.parent.mkdir(exist_ok=True)
+        for path, option in ((out_path, "--out"), (report_path, "--report"), (csv_path, "--csv")):
+            _check_writable(path, option)
+        schedule, report = _run_checks(returns, schedule_path, strict)
+        write_consolidation(schedule, report.returns, out_path)
+        if csv_path:
+            write_responses_csv(schedule, report.returns, csv_path)
+        if report_path:
+            report.write_json(report_path)
+    except XlscheduleError as exc:
+        _fail(exc)
+    except OSError as exc:
+        _fail(OutputError(f"{exc.filename or out_path}: cannot write ({exc.strerror or exc})"))
+    report.render(Console())
+    counts = report.to_dict()["counts"]
+    click.echo(
+        f"{counts['accepted']} of {counts['returns']} returns accepted ({counts['rejected']} rejected, "
+        f"{counts['duplicates']} duplicate); {counts['errors']} errors, {counts['warnings']} warnings. "
+        f"Consolidated into {out_path}"
+    )
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@RETURNS_ARG
+@REPORT_OPT
+@STRICT_OPT
+@SCHEDULE_OPT
+def validate(returns: tuple[Path, ...], report_path: Path | None, strict: bool, schedule_path: Path | None) -> None:
+    """Check completed returns without writing a consolidation.
+
+    Same checks and exit status as ingest.
+
+    Example: xlschedule validate returns/Kent-case-12.xlsx
+    """
+    try:
+        _check_writable(report_path, "--report")
+        _schedule, report = _run_checks(returns, schedule_path, strict)
+        if report_path:
+            report.write_json(report_path)
+    except XlscheduleError as exc:
+        _fail(exc)
+    report.render(Console())
+    counts = report.to_dict()["counts"]
+    click.echo(
+        f"{counts['accepted']} of {counts['returns']} returns accepted; "
+        f"{counts['errors']} errors, {counts['warnings']} warnings."
+    )
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("samples"),
+              show_default=True, help="Folder to write the sample returns into.")
+@SCHEDULE_OPT
+def samples(out_dir: Path, schedule_path: Path | None) -> None:
+    """Write completed sample returns, filled into freshly built blanks (invented evidence).
+
+    Two forces with two returns for one, every scoring mode, and one return with problems.
+
+    Example: xlschedule samples --out samples && xlschedule ingest samples
+    """
+    from .samples import make_samples
+
+    try:
+        written = make_samples(load_schedule(schedule_path), out_dir)
+    except XlscheduleError as exc:
+        _fail(exc)
+    click.echo(f"Wrote {len(written)} sample returns to {out_dir}")

@@ -9,6 +9,7 @@ import hashlib
 import json
 import re
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
@@ -196,6 +197,7 @@ class Schedule(_Strict):
     def policy_fit_options(self) -> list[str]:
         return [*self.policy_fit.options, self.schedule.not_applicable]
 
+    @cached_property
     def fingerprint(self) -> str:
         """A hash of what shapes every workbook (not the force list), to match a return to its schedule."""
         content = self.model_dump(mode="json", exclude={"forces"})

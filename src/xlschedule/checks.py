@@ -1,0 +1,295 @@
+"""One small function per rule. Each takes snapshots and the schedule and yields findings.
+
+No spreadsheet library here: the reader has already turned the file into plain values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+
+from . import layout
+from .model import COVER_SHEET, META_SHEET, Finding, Mode, Response, Schedule, Section
+from .read import CellValue, SheetSnapshot, WorkbookSnapshot, as_text
+from .report import Code
+
+#: Keep a return's report readable: past this many locked-cell findings on one sheet, say "and N more".
+MAX_CELL_FINDINGS = 10
+#: Scores short enough to quote in a message; anything longer may be evidence pasted in the wrong cell.
+QUOTABLE = 12
+
+Template = dict[str, dict[str, CellValue]]  # sheet -> coord -> value of every locked, non-empty cell
+
+
+def describe(value: object) -> str:
+    """A score value safe to print: short values quoted, anything longer only described."""
+    text = as_text(value)
+    if len(text) <= QUOTABLE and "\n" not in text:
+        return repr(text) if isinstance(value, str) else text
+    return f"a text of {len(text)} characters"
+
+
+def check_meta(file: str, snap: WorkbookSnapshot, schedule: Schedule) -> Iterator[Finding]:
+    """The hidden sheet must say this is an xlschedule return of this schedule, for a known force."""
+    meta = snap.meta()
+    if meta is None:
+        yield Code.NOT_XLSCHEDULE.finding(file, detail=f"it has no hidden '{META_SHEET}' sheet")
+        return
+    if meta.get("format") != "xlschedule-return":
+        yield Code.NOT_XLSCHEDULE.finding(file, sheet=META_SHEET, detail="its hidden sheet is not xlschedule's")
+        return
+    info = schedule.schedule
+    if (meta.get("schedule_id"), meta.get("schedule_version"), meta.get("schedule_fingerprint")) != (
+        info.id, info.version, schedule.fingerprint
+    ):
+        built = f"{meta.get('schedule_id')} version {meta.get('schedule_version')}"
+        if meta.get("schedule_version") == info.version and meta.get("schedule_id") == info.id:
+            built += " (but with different content)"
+        yield Code.OTHER_SCHEDULE.finding(
+            file, sheet=META_SHEET, built=built, current=f"{info.id} version {info.version}",
+            force=meta.get("force") or "your force",
+        )
+        return
+    if meta.get("force") not in schedule.forces.names:
+        yield Code.UNKNOWN_FORCE.finding(file, sheet=META_SHEET, force=meta.get("force"))
+    if meta.get("mode") not in {m.value for m in Mode}:
+        yield Code.NOT_XLSCHEDULE.finding(file, sheet=META_SHEET, detail=f"unknown mode {meta.get('mode')!r}")
+
+
+def check_sheets(file: str, snap: WorkbookSnapshot, template: Template, force: str) -> Iterator[Finding]:
+    """Every sheet of the blank is there under its name, and no other visible sheet was added."""
+    for name in template:
+        if name not in snap.sheets:
+            yield Code.SHEET_MISSING.finding(file, sheet=name, force=force)
+    for name, sheet in snap.sheets.items():
+        if name not in template and name != META_SHEET:
+            yield Code.SHEET_ADDED.finding(file, sheet=name, force=force)
+
+
+def check_rows(file: str, sheet: SheetSnapshot, section: Section, mode: Mode, force: str) -> Iterator[Finding]:
+    """Item refs in the ref column must sit on their rows; if not, rows were inserted or deleted."""
+    col = layout.columns(mode).ref
+    found_at = {as_text(cv.value): coord for coord, cv in sheet.cells.items() if coord[0] == col and coord[1:].isdigit()}
+    for i, item in enumerate(section.items):
+        expected = layout.item_row(i)
+        cell = sheet.cells.get(f"{col}{expected}")
+        if cell is not None and as_text(cell.value) == item.ref:
+            continue
+        where = found_at.get(item.ref)
+        found = f"it is on row {where[1:]}" if where else "it is not found"
+        yield Code.ROWS_CHANGED.finding(
+            file, sheet=sheet.name, cell=f"{col}{expected}", ref=item.ref, expected=expected, found=found, force=force
+        )
+        return
+
+
+def _same(expected: CellValue, actual: CellValue | None) -> bool:
+    if actual is None:
+        return False
+    if expected.is_formula:
+        return actual.is_formula and _formula_key(expected.value) == _formula_key(actual.value)
+    if isinstance(expected.value, str) or isinstance(actual.value, str):
+        return as_text(expected.value) == as_text(actual.value)
+    return expected.value == actual.value
+
+
+def _formula_key(formula: object) -> str:
+    """Formulas as spreadsheet applications rewrite them: no '=', '$', spaces or case."""
+    return re.sub(r"[\s$]", "", str(formula)).lstrip("=").upper()
+
+
+def check_locked(
+    file: str, sheet: SheetSnapshot, expected: dict[str, CellValue], inputs: set[str], force: str
+) -> Iterator[Finding]:
+    """Every cell outside the inputs must read as in the blank: nothing changed, nothing added."""
+    problems: list[tuple[str, str]] = []
+    for coord, want in expected.items():
+        got = sheet.cells.get(coord)
+        if not _same(want, got):
+            problems.append((coord, "its content was cleared" if got is None else "its content differs"))
+    for coord in sheet.cells.keys() - expected.keys() - inputs:
+        problems.append((coord, "something was typed into it"))
+    problems.sort(key=lambda p: _cell_order(p[0]))
+    for coord, how in problems[:MAX_CELL_FINDINGS]:
+        code = Code.FORCE_CHANGED if (sheet.name, coord) == (COVER_SHEET, layout.cover_cell("force")) else Code.LOCKED_CHANGED
+        yield code.finding(file, sheet=sheet.name, cell=coord, how=how, force=force)
+    if len(problems) > MAX_CELL_FINDINGS:
+        yield Code.LOCKED_CHANGED.finding(
+            file, sheet=sheet.name, how=f"and {len(problems) - MAX_CELL_FINDINGS} more locked cells", force=force
+        )
+
+
+def _cell_order(coord: str) -> tuple[int, str]:
+    m = re.fullmatch(r"([A-Z]+)(\d+)", coord)
+    return (int(m.group(2)), m.group(1)) if m else (0, coord)
+
+
+def check_protection(file: str, sheet: SheetSnapshot) -> Iterator[Finding]:
+    if sheet.state == "visible" and not sheet.protected:
+        yield Code.SHEET_UNPROTECTED.finding(file, sheet=sheet.name)
+
+
+# --- values -------------------------------------------------------------------------------
+
+
+def normalise_option(value: object, options: list[str]) -> str | None:
+    """The option a value certainly means, or None: 4, 4.0, '4', ' 4 ' -> '4'; 'yes ' -> 'Yes'."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        if isinstance(value, float) and not value.is_integer():
+            return None
+        text = str(int(value))
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text)
+        except ValueError:
+            pass
+        else:
+            if number.is_integer() and re.fullmatch(r"[+]?\d+(\.0*)?", text):
+                text = str(int(number))
+    else:
+        return None
+    folded = {o.casefold(): o for o in options}
+    return folded.get(text.casefold())
+
+
+def read_responses(
+    file: str, snap: WorkbookSnapshot, schedule: Schedule, mode: Mode
+) -> tuple[list[Response], list[Finding]]:
+    """Every item and judgment's answers, normalised; invalid scores and typed formulas as findings."""
+    responses: list[Response] = []
+    findings: list[Finding] = []
+    score_options = schedule.options(mode)
+    policy_options = schedule.policy_fit_options()
+    cols = layout.columns(mode)
+    for section in schedule.sections:
+        sheet = snap.sheets.get(section.sheet)
+        if sheet is None:
+            continue
+        rows = [(section.judgment_ref, layout.JUDGMENT_ROW)] + [
+            (item.ref, layout.item_row(i)) for i, item in enumerate(section.items)
+        ]
+        for ref, row in rows:
+            response = Response(section=section.ref, ref=ref, sheet=section.sheet, evidence_cell=f"{cols.evidence}{row}")
+            if cols.score:
+                response.score_cell = f"{cols.score}{row}"
+                response.score = _option(file, sheet, response.score_cell, score_options, ref, Code.INVALID_SCORE, findings)
+            if cols.policy and ref == section.judgment_ref:
+                response.policy_cell = f"{cols.policy}{row}"
+                response.policy = _option(file, sheet, response.policy_cell, policy_options, ref, Code.INVALID_POLICY, findings)
+            evidence = sheet.cells.get(response.evidence_cell)
+            if evidence is not None:
+                response.evidence = as_text(evidence.value)
+                if evidence.is_formula:
+                    findings.append(Code.FORMULA_IN_EVIDENCE.finding(file, sheet=sheet.name, cell=response.evidence_cell))
+            responses.append(response)
+    return responses, findings
+
+
+def _option(
+    file: str, sheet: SheetSnapshot, coord: str, options: list[str], ref: str, code: Code, findings: list[Finding]
+) -> str | None:
+    cell = sheet.cells.get(coord)
+    if cell is None or (isinstance(cell.value, str) and not cell.value.strip()):
+        return None
+    option = None if cell.is_formula else normalise_option(cell.value, options)
+    if option is None:
+        value = "A formula" if cell.is_formula else describe(cell.value)
+        findings.append(code.finding(file, sheet=sheet.name, cell=coord, value=value, options=", ".join(options), ref=ref))
+    return option
+
+
+def read_cover(file: str, snap: WorkbookSnapshot) -> tuple[dict[str, str | None], list[Finding]]:
+    """Return reference, inspector and date from the cover, with warnings where they are missing."""
+    cover = snap.sheets.get(COVER_SHEET)
+    cells = cover.cells if cover else {}
+    found: dict[str, str | None] = {}
+    findings: list[Finding] = []
+    for name in layout.COVER_INPUTS:
+        cv = cells.get(layout.cover_cell(name))
+        text = as_text(cv.value).strip() if cv is not None else ""
+        found[name] = text or None
+    raw_date = cells.get(layout.cover_cell("date"))
+    if raw_date is not None:
+        found["date"] = _as_date(raw_date.value)
+        if found["date"] is None:
+            found["date"] = as_text(raw_date.value)
+            findings.append(Code.BAD_DATE.finding(file, sheet=COVER_SHEET, cell=layout.cover_cell("date")))
+    if not found["return_ref"]:
+        findings.append(Code.NO_RETURN_REF.finding(file, sheet=COVER_SHEET, cell=layout.cover_cell("return_ref")))
+    if not found["inspector"]:
+        findings.append(Code.NO_INSPECTOR.finding(file, sheet=COVER_SHEET, cell=layout.cover_cell("inspector")))
+    return found, findings
+
+
+#: Excel serial numbers of 2000-01-01 and 2099-12-31: a bare number in that range is a date typed unformatted.
+SERIAL_RANGE = (36526, 73050)
+EXCEL_EPOCH = date(1899, 12, 30)
+
+
+def _as_date(value: object) -> str | None:
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (int, float)) and SERIAL_RANGE[0] <= value <= SERIAL_RANGE[1]:
+        return (EXCEL_EPOCH + timedelta(days=int(value))).isoformat()
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()).isoformat()
+        except ValueError:
+            return None
+    return None
+
+
+# --- soft checks on the answers -----------------------------------------------------------
+
+
+def check_unanswered(file: str, responses: list[Response], mode: Mode) -> Iterator[Finding]:
+    by_sheet: dict[str, list[Response]] = {}
+    for r in responses:
+        by_sheet.setdefault(r.sheet, []).append(r)
+    for sheet, rows in by_sheet.items():
+        if mode is Mode.NARRATIVE:
+            missing = [r.evidence_cell for r in rows if not (r.evidence or "").strip()]
+        else:
+            missing = [r.score_cell for r in rows if r.score is None]
+        if missing:
+            shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
+            yield Code.UNANSWERED.finding(file, sheet=sheet, cell=missing[0], count=len(missing), total=len(rows), cells=shown)
+
+
+def low_scores(schedule: Schedule, mode: Mode) -> set[str]:
+    """Scores that need evidence behind them: No, and the bottom two points of a scale."""
+    options = schedule.modes[mode].options
+    if mode is Mode.YESNO:
+        return {o for o in options if o.casefold() == "no"}
+    if mode is Mode.SCALE:
+        return set(options[:2])
+    return set()
+
+
+def check_low_scores(file: str, responses: list[Response], schedule: Schedule, mode: Mode) -> Iterator[Finding]:
+    low = low_scores(schedule, mode)
+    for r in responses:
+        if r.score in low and not (r.evidence or "").strip():
+            yield Code.LOW_SCORE_NO_EVIDENCE.finding(
+                file, sheet=r.sheet, cell=r.score_cell, ref=r.ref, value=r.score, evidence_cell=r.evidence_cell
+            )
+
+
+def check_na_steps(file: str, responses: list[Response], schedule: Schedule) -> Iterator[Finding]:
+    na = schedule.schedule.not_applicable
+    for section in schedule.sections:
+        mine = [r for r in responses if r.section == section.ref]
+        judgment = next((r for r in mine if r.is_judgment), None)
+        if judgment is None or judgment.score != na:
+            continue
+        scored = [r for r in mine if not r.is_judgment and r.score not in (None, na)]
+        if scored:
+            yield Code.NA_STEP_WITH_SCORES.finding(
+                file, sheet=section.sheet, cell=judgment.score_cell, ref=judgment.ref, count=len(scored)
+            )

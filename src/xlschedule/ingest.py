@@ -1,0 +1,160 @@
+"""The ingest pipeline: find the returns, read each, check it against its rebuilt blank, settle duplicates.
+
+One bad file never stops the run: every problem becomes a finding on that file's return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from . import checks, layout
+from .build import build_workbook
+from .model import META_SHEET, Mode, Return, ReturnStatus, Schedule
+from .read import ReadError, read_workbook, snapshot_values
+from .report import Code, Report
+
+OWNER_FILE_PREFIX = "~$"
+
+
+def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
+    """Files to ingest, in a stable order, and notes about what was skipped."""
+    files: list[Path] = []
+    notes: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".xlsx")
+        else:
+            found = [path]
+        for file in found:
+            if file.name.startswith(OWNER_FILE_PREFIX):
+                notes.append(f"skipped {file}: an Excel owner (lock) file, not a return")
+            elif file not in files:
+                files.append(file)
+    return files, notes
+
+
+class Templates:
+    """The blank for each force and mode, rebuilt once per run, as the locked cells' values per sheet."""
+
+    def __init__(self, schedule: Schedule) -> None:
+        self.schedule = schedule
+        self._cache: dict[tuple[str, Mode], checks.Template] = {}
+
+    def get(self, force: str, mode: Mode) -> checks.Template:
+        key = (force, mode)
+        if key not in self._cache:
+            wb = build_workbook(self.schedule, force, mode)
+            inputs = _inputs(self.schedule, mode)
+            self._cache[key] = {
+                ws.title: {c: v for c, v in snapshot_values(ws).items() if c not in inputs.get(ws.title, set())}
+                for ws in wb.worksheets
+                if ws.title != META_SHEET
+            }
+        return self._cache[key]
+
+
+def _inputs(schedule: Schedule, mode: Mode) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for cell in layout.input_cells(schedule, mode):
+        out.setdefault(cell.sheet, set()).add(cell.cell)
+    return out
+
+
+def check_return(path: Path, schedule: Schedule, templates: Templates | None = None) -> Return:
+    """Read one file and judge it on its own (duplicates are settled across the run afterwards)."""
+    name = str(path)
+    templates = templates or Templates(schedule)
+    ret = Return(file=name)
+    try:
+        snap = read_workbook(path)
+    except ReadError as exc:
+        ret.findings.append(Code.NOT_A_WORKBOOK.finding(name, detail=str(exc)))
+        ret.status = ReturnStatus.REJECTED
+        return ret
+    ret.sha256 = snap.sha256
+    ret.findings.extend(checks.check_meta(name, snap, schedule))
+    if ret.errors():
+        ret.status = ReturnStatus.REJECTED
+        return ret
+    meta = snap.meta() or {}
+    ret.force, ret.mode, ret.schedule_version = meta["force"], Mode(meta["mode"]), meta["schedule_version"]
+    template = templates.get(ret.force, ret.mode)
+    inputs = _inputs(schedule, ret.mode)
+    found = ret.findings
+    found.extend(checks.check_sheets(name, snap, template, ret.force))
+    sections = {s.sheet: s for s in schedule.sections}
+    for sheet_name, expected in template.items():
+        sheet = snap.sheets.get(sheet_name)
+        if sheet is None:
+            continue
+        if sheet_name in sections:
+            moved = list(checks.check_rows(name, sheet, sections[sheet_name], ret.mode, ret.force))
+            found.extend(moved)
+            if moved:
+                continue  # every cell below is off by the same rows: one finding says it all
+        found.extend(checks.check_locked(name, sheet, expected, inputs.get(sheet_name, set()), ret.force))
+        found.extend(checks.check_protection(name, sheet))
+    cover, cover_findings = checks.read_cover(name, snap)
+    ret.return_ref, ret.inspector, ret.date = cover["return_ref"], cover["inspector"], cover["date"]
+    found.extend(cover_findings)
+    ret.responses, value_findings = checks.read_responses(name, snap, schedule, ret.mode)
+    found.extend(value_findings)
+    found.extend(checks.check_unanswered(name, ret.responses, ret.mode))
+    found.extend(checks.check_low_scores(name, ret.responses, schedule, ret.mode))
+    found.extend(checks.check_na_steps(name, ret.responses, schedule))
+    if ret.errors():
+        ret.status = ReturnStatus.REJECTED
+    return ret
+
+
+def settle_duplicates(returns: list[Return]) -> None:
+    """The same file twice, or the same force and return reference twice: keep the first, mark the rest."""
+    by_hash: dict[str, Return] = {}
+    by_ref: dict[tuple[str, str], Return] = {}
+    for ret in returns:
+        if not ret.sha256:
+            continue
+        first = by_hash.setdefault(ret.sha256, ret)
+        if first is not ret:
+            ret.findings.append(Code.DUPLICATE_FILE.finding(ret.file, other=first.file))
+            ret.status = ReturnStatus.DUPLICATE
+            continue
+        if ret.status is not ReturnStatus.ACCEPTED or not ret.return_ref or not ret.force:
+            continue
+        key = (ret.force, ret.return_ref.casefold())
+        first = by_ref.setdefault(key, ret)
+        if first is not ret:
+            ret.findings.append(
+                Code.DUPLICATE_RETURN.finding(ret.file, force=ret.force, return_ref=ret.return_ref, other=first.file)
+            )
+            ret.status = ReturnStatus.DUPLICATE
+
+
+def apply_strict(returns: list[Return]) -> None:
+    for ret in returns:
+        if ret.status is ReturnStatus.ACCEPTED and ret.warnings():
+            ret.findings.append(Code.STRICT.finding(ret.file, count=len(ret.warnings())))
+            ret.status = ReturnStatus.REJECTED
+
+
+def ingest(
+    paths: Iterable[Path],
+    schedule: Schedule,
+    strict: bool = False,
+    on_file: Callable[[Path], None] | None = None,
+    on_start: Callable[[int], None] | None = None,
+) -> Report:
+    files, notes = collect(paths)
+    if on_start:
+        on_start(len(files))
+    templates = Templates(schedule)
+    returns: list[Return] = []
+    for path in files:
+        returns.append(check_return(path, schedule, templates))
+        if on_file:
+            on_file(path)
+    settle_duplicates(returns)
+    if strict:
+        apply_strict(returns)
+    return Report(returns=returns, notes=notes)
