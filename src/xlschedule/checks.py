@@ -248,7 +248,10 @@ def _as_date(value: object) -> str | None:
 # --- soft checks on the answers -----------------------------------------------------------
 
 
-def check_unanswered(file: str, responses: list[Response], mode: Mode) -> Iterator[Finding]:
+def check_unanswered(
+    file: str, responses: list[Response], mode: Mode, invalid: set[tuple[str | None, str | None]]
+) -> Iterator[Finding]:
+    """Answers left empty; a cell already reported as invalid is not counted again."""
     by_sheet: dict[str, list[Response]] = {}
     for r in responses:
         by_sheet.setdefault(r.sheet, []).append(r)
@@ -256,7 +259,7 @@ def check_unanswered(file: str, responses: list[Response], mode: Mode) -> Iterat
         if mode is Mode.NARRATIVE:
             missing = [r.evidence_cell for r in rows if not (r.evidence or "").strip()]
         else:
-            missing = [r.score_cell for r in rows if r.score is None]
+            missing = [r.score_cell for r in rows if r.score is None and (r.sheet, r.score_cell) not in invalid]
         if missing:
             shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
             yield Code.UNANSWERED.finding(file, sheet=sheet, cell=missing[0], count=len(missing), total=len(rows), cells=shown)

@@ -100,7 +100,8 @@ def check_return(path: Path, schedule: Schedule, templates: Templates | None = N
     found.extend(cover_findings)
     ret.responses, value_findings = checks.read_responses(name, snap, schedule, ret.mode)
     found.extend(value_findings)
-    found.extend(checks.check_unanswered(name, ret.responses, ret.mode))
+    invalid = {(f.sheet, f.cell) for f in value_findings}
+    found.extend(checks.check_unanswered(name, ret.responses, ret.mode, invalid))
     found.extend(checks.check_low_scores(name, ret.responses, schedule, ret.mode))
     found.extend(checks.check_na_steps(name, ret.responses, schedule))
     if ret.errors():

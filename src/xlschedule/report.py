@@ -53,7 +53,7 @@ class Code(Enum):
 
     def finding(self, file: str, sheet: str | None = None, cell: str | None = None, **values: Any) -> Finding:
         return Finding(
-            file=file, code=self.code, severity=self.severity, message=self.template.format(**values),
+            file=file, code=self.code, severity=self.severity, message=self.template.format(sheet=sheet, cell=cell, **values),
             sheet=sheet, cell=cell,
         )
 

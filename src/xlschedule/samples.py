@@ -52,7 +52,8 @@ def answers(schedule: Schedule, mode: Mode, seed: int, return_ref: str = "R-1") 
     for cell in layout.input_cells(schedule, mode):
         key = (cell.sheet, cell.cell)
         if cell.kind == "score":
-            pick = rng.choice(options) if rng.random() > 0.05 else schedule.schedule.not_applicable
+            na = rng.random() < 0.05 and not cell.is_judgment  # an N/A step would need N/A items too
+            pick = schedule.schedule.not_applicable if na else rng.choice(options)
             values[key] = int(pick) if pick.isdigit() else pick
         elif cell.kind == "policy":
             values[key] = rng.choice(policy)

@@ -1,0 +1,283 @@
+"""Ingest as the central team uses it: returns filled in, some of them wrong, checked and reported.
+
+Each check is asserted by its stable code and the cell it names (Report.flatten).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from conftest import SCHEDULE_TOML, run_cli
+from xlschedule import layout
+from xlschedule.build import build_workbook, workbook_bytes
+from xlschedule.ingest import ingest
+from xlschedule.model import COVER_SHEET, META_SHEET, Mode, ReturnStatus
+from xlschedule.samples import answers
+
+FIELDS = ["sheet", "cell", "code"]
+
+
+def make_return(
+    folder: Path, schedule, name: str, force: str = "Kent", mode: Mode = Mode.YESNO, seed: int = 1,
+    ref: str | None = None, values: dict | None = None, edit: Callable | None = None,
+) -> Path:
+    """A blank filled the way a person would, then optionally changed by `values` and `edit(wb)`."""
+    filled = answers(schedule, mode, seed, ref or name)
+    filled.update(values or {})
+    wb = load_workbook(BytesIO(workbook_bytes(build_workbook(schedule, force, mode))))
+    for (sheet, cell), value in filled.items():
+        wb[sheet][cell].value = value
+    if edit:
+        edit(wb)
+    path = folder / f"{name}.xlsx"
+    wb.save(path)
+    return path
+
+
+def codes(report) -> list[list]:
+    return report.flatten(FIELDS)
+
+
+def test_complete_return_is_accepted_without_findings(tmp_path, schedule):
+    path = make_return(tmp_path, schedule, "good")
+    report = ingest([path], schedule)
+    assert report.ok and codes(report) == []
+    ret = report.returns[0]
+    assert (ret.force, ret.mode, ret.return_ref, ret.date) == ("Kent", Mode.YESNO, "good", "2026-11-03")
+    assert len(ret.responses) == schedule.item_count + len(schedule.sections)
+
+
+@pytest.mark.parametrize("typed, expected", [("4", "4"), (4, "4"), (4.0, "4"), ("4.0", "4"), (" 5 ", "5"), ("n/a", "N/A")])
+def test_scale_scores_are_read_leniently_where_certain(tmp_path, schedule, typed, expected):
+    path = make_return(tmp_path, schedule, "lenient", mode=Mode.SCALE, values={("1 Initial contact", "C9"): typed})
+    report = ingest([path], schedule)
+    assert report.ok, codes(report)
+    score = next(r for r in report.returns[0].responses if r.ref == "1.1").score
+    assert score == expected
+
+
+def test_yes_with_a_trailing_space_is_yes(tmp_path, schedule):
+    path = make_return(tmp_path, schedule, "yes", values={("2 Assessment and help", "C9"): "yes "})
+    report = ingest([path], schedule)
+    assert report.ok
+    assert next(r for r in report.returns[0].responses if r.ref == "2.1").score == "Yes"
+
+
+@pytest.mark.parametrize("mode, typed", [(Mode.SCALE, 7), (Mode.SCALE, "Maybe"), (Mode.SCALE, 3.5), (Mode.SCALE, "3.5"),
+                                         (Mode.YESNO, "Maybe"), (Mode.YESNO, 1), (Mode.YESNO, "=1+1")])
+def test_a_value_that_is_not_an_option_rejects_the_return(tmp_path, schedule, mode, typed):
+    path = make_return(tmp_path, schedule, "bad", mode=mode, values={("4 Decision making", "C10"): typed})
+    report = ingest([path], schedule)
+    assert not report.ok
+    assert ["4 Decision making", "C10", "invalid-score"] in codes(report)
+    message = next(f.message for f in report.findings if f.code == "invalid-score")
+    assert ", ".join(schedule.options(mode)) in message
+
+
+def test_invalid_policy_fit(tmp_path, schedule):
+    path = make_return(tmp_path, schedule, "policy", values={("5 Trusted adult", "D6"): "Mostly"})
+    assert ["5 Trusted adult", "D6", "invalid-policy-fit"] in codes(ingest([path], schedule))
+
+
+def test_long_text_in_a_score_cell_is_not_quoted(tmp_path, schedule):
+    secret = "The child disclosed something very sensitive here"
+    path = make_return(tmp_path, schedule, "leak", values={("1 Initial contact", "C9"): secret})
+    report = ingest([path], schedule)
+    assert secret not in json.dumps(report.to_dict())
+
+
+def test_locked_cell_changed(tmp_path, schedule):
+    def edit(wb):
+        wb["3 Investigation & enquiries"]["B12"].value = "Reworded by a force"
+
+    report = ingest([make_return(tmp_path, schedule, "locked", edit=edit)], schedule)
+    assert codes(report) == [["3 Investigation & enquiries", "B12", "locked-cell-changed"]]
+    assert report.returns[0].status is ReturnStatus.REJECTED
+
+
+def test_text_typed_into_a_locked_empty_cell(tmp_path, schedule):
+    def edit(wb):
+        wb["8 Recording"]["D12"].value = "note"
+
+    assert codes(ingest([make_return(tmp_path, schedule, "typed", edit=edit)], schedule)) == [
+        ["8 Recording", "D12", "locked-cell-changed"]
+    ]
+
+
+def test_force_changed_on_the_cover(tmp_path, schedule):
+    def edit(wb):
+        wb[COVER_SHEET][layout.cover_cell("force")].value = "Essex"
+
+    assert codes(ingest([make_return(tmp_path, schedule, "force", edit=edit)], schedule)) == [
+        [COVER_SHEET, layout.cover_cell("force"), "force-changed"]
+    ]
+
+
+def test_sheet_deleted_or_renamed(tmp_path, schedule):
+    def delete(wb):
+        del wb["7 Managing risk to children"]
+
+    def rename(wb):
+        wb["6 Ending of involvement"].title = "6 Ending"
+
+    assert codes(ingest([make_return(tmp_path, schedule, "deleted", edit=delete)], schedule)) == [
+        ["7 Managing risk to children", None, "sheet-missing"]
+    ]
+    assert codes(ingest([make_return(tmp_path, schedule, "renamed", edit=rename)], schedule)) == [
+        ["6 Ending of involvement", None, "sheet-missing"],
+        ["6 Ending", None, "sheet-added"],
+    ]
+
+
+@pytest.mark.parametrize("action", ["insert", "delete"])
+def test_rows_inserted_or_deleted(tmp_path, schedule, action):
+    def edit(wb):
+        ws = wb["2 Assessment and help"]
+        ws.insert_rows(12) if action == "insert" else ws.delete_rows(12)
+
+    report = ingest([make_return(tmp_path, schedule, action, edit=edit)], schedule)
+    assert ["2 Assessment and help", "A12", "rows-inserted-or-deleted"] in codes(report)
+    assert not report.ok
+
+
+def test_other_schedule_version_says_which(tmp_path, schedule):
+    def edit(wb):
+        meta = wb[META_SHEET]
+        for row in meta.iter_rows():
+            if row[0].value == "schedule_version":
+                row[1].value = "2025.3"
+
+    report = ingest([make_return(tmp_path, schedule, "old", edit=edit)], schedule)
+    assert codes(report) == [[META_SHEET, None, "other-schedule-version"]]
+    assert "version 2025.3" in report.findings[0].message
+
+
+def test_not_built_by_xlschedule(tmp_path, schedule):
+    def edit(wb):
+        del wb[META_SHEET]
+
+    assert codes(ingest([make_return(tmp_path, schedule, "foreign", edit=edit)], schedule)) == [
+        [None, None, "not-xlschedule"]
+    ]
+
+
+@pytest.mark.parametrize("content", [b"", b"force,score\nKent,4\n", b"PK\x03\x04truncated"])
+def test_not_a_workbook(tmp_path, schedule, content):
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(content)
+    good = make_return(tmp_path, schedule, "good")
+    report = ingest([path, good], schedule)
+    assert codes(report) == [[None, None, "not-a-workbook"]]
+    assert [r.status for r in report.returns] == [ReturnStatus.REJECTED, ReturnStatus.ACCEPTED]
+
+
+def test_veryhidden_turned_hidden_is_accepted(tmp_path, schedule):
+    def edit(wb):
+        wb[META_SHEET].sheet_state = "hidden"
+
+    assert ingest([make_return(tmp_path, schedule, "hidden", edit=edit)], schedule).ok
+
+
+def test_unprotected_sheet_with_unchanged_content_is_accepted_with_a_warning(tmp_path, schedule):
+    def edit(wb):
+        wb["9 Police detention"].protection.sheet = False
+
+    report = ingest([make_return(tmp_path, schedule, "unprotected", edit=edit)], schedule)
+    assert report.ok
+    assert codes(report) == [["9 Police detention", None, "sheet-unprotected"]]
+    strict = ingest([make_return(tmp_path, schedule, "unprotected", edit=edit)], schedule, strict=True)
+    assert not strict.ok and "rejected-strict" in [f.code for f in strict.findings]
+
+
+def test_soft_checks(tmp_path, schedule):
+    na = schedule.schedule.not_applicable
+    values = {
+        ("1 Initial contact", "C9"): None,  # unanswered
+        ("1 Initial contact", "C10"): "No",  # low score ...
+        ("1 Initial contact", "E10"): None,  # ... with no evidence
+        ("9 Police detention", "C6"): na,  # step N/A ...
+        ("9 Police detention", "C9"): "Yes",  # ... but an item scored
+        ("Leadership", "E9"): "=SUM(1,2)",  # a formula typed as evidence
+        (COVER_SHEET, layout.cover_cell("return_ref")): None,
+    }
+    for row in range(10, 16):
+        values[("9 Police detention", f"C{row}")] = na
+    report = ingest([make_return(tmp_path, schedule, "soft", values=values)], schedule)
+    assert report.ok  # warnings only
+    assert sorted(codes(report)) == sorted([
+        [COVER_SHEET, "B9", "missing-return-reference"],
+        ["1 Initial contact", "C9", "unanswered"],
+        ["1 Initial contact", "C10", "low-score-no-evidence"],
+        ["9 Police detention", "C6", "na-step-with-scores"],
+        ["Leadership", "E9", "formula-in-evidence"],
+    ])
+    evidence = next(r for r in report.returns[0].responses if r.ref == "LMG.1").evidence
+    assert evidence == "=SUM(1,2)"
+    assert not ingest([make_return(tmp_path, schedule, "soft", values=values)], schedule, strict=True).ok
+
+
+def test_duplicate_file_and_duplicate_reference_are_counted_once(tmp_path, schedule):
+    first = make_return(tmp_path, schedule, "a", ref="K-1")
+    copy = tmp_path / "copy-of-a.xlsx"
+    copy.write_bytes(first.read_bytes())
+    same_ref = make_return(tmp_path, schedule, "b", ref="k-1", seed=9)
+    other = make_return(tmp_path, schedule, "c", ref="K-2", seed=3)
+    report = ingest([first, copy, same_ref, other], schedule)
+    assert [r.status for r in report.returns] == [
+        ReturnStatus.ACCEPTED, ReturnStatus.DUPLICATE, ReturnStatus.DUPLICATE, ReturnStatus.ACCEPTED
+    ]
+    assert codes(report) == [[None, None, "duplicate-file"], [None, None, "duplicate-return"]]
+    assert len(report.accepted) == 2
+
+
+def test_folders_are_searched_and_owner_files_skipped(tmp_path, schedule):
+    make_return(tmp_path, schedule, "one")
+    (tmp_path / "~$one.xlsx").write_bytes(b"owner")
+    (tmp_path / "notes.txt").write_text("not a return")
+    report = ingest([tmp_path], schedule)
+    assert [Path(r.file).name for r in report.returns] == ["one.xlsx"]
+    assert any("~$one.xlsx" in note for note in report.notes)
+
+
+# --- the command line ----------------------------------------------------------------------
+
+
+def test_ingest_exit_status_and_report(tmp_path, schedule):
+    returns = tmp_path / "returns"
+    returns.mkdir()
+    make_return(returns, schedule, "good")
+    make_return(returns, schedule, "bad", values={("1 Initial contact", "C9"): "Perhaps"})
+    out = tmp_path / "consolidated.xlsx"
+    result = run_cli("ingest", str(returns), "--out", str(out), "--report", str(tmp_path / "r.json"),
+                     "--schedule", str(SCHEDULE_TOML))
+    assert result.exit_code == 1, result.output
+    assert out.exists()
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["counts"] == {"returns": 2, "accepted": 1, "rejected": 1, "duplicates": 0, "errors": 1, "warnings": 0}
+    assert "Traceback" not in result.output
+
+    result = run_cli("validate", str(returns / "good.xlsx"))
+    assert result.exit_code == 0, result.output
+
+
+def test_evidence_is_never_printed(tmp_path, schedule):
+    secret = "Child X disclosed abuse at school"
+    values = {("1 Initial contact", "E9"): secret, ("Leadership", "E9"): "=HYPERLINK(\"x\")",
+              ("1 Initial contact", "C10"): secret}
+    path = make_return(tmp_path, schedule, "secret", values=values)
+    result = run_cli("ingest", str(path), "--out", str(tmp_path / "c.xlsx"), "--report", str(tmp_path / "r.json"))
+    assert secret not in result.output
+    assert secret not in (tmp_path / "r.json").read_text()
+
+
+def test_usage_errors_exit_2(tmp_path):
+    result = run_cli("ingest", str(tmp_path / "missing"))
+    assert result.exit_code == 2
+    result = run_cli("ingest", str(tmp_path), "--out", str(tmp_path / "no" / "such" / "c.xlsx"))
+    assert result.exit_code == 2 and "does not exist" in result.output
