@@ -95,8 +95,10 @@ def _same(expected: CellValue, actual: CellValue | None) -> bool:
 
 
 def _formula_key(formula: object) -> str:
-    """Formulas as spreadsheet applications rewrite them: no '=', '$', spaces or case."""
-    return re.sub(r"[\s$]", "", str(formula)).lstrip("=").upper()
+    """Formulas as spreadsheet applications rewrite them: no quotes a sheet name does not need
+    ('Overall'!C6 is saved as Overall!C6), no '=', '$', spaces or case."""
+    text = re.sub(r"'((?:[^']|'')+)'!", lambda m: m.group(1).replace("''", "'") + "!", str(formula))
+    return re.sub(r"[\s$]", "", text).lstrip("=").upper()
 
 
 def check_locked(
