@@ -1,0 +1,5 @@
+"""python -m xlschedule: the same as the xlschedule command."""
+
+from .cli import main
+
+main()
