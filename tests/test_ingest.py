@@ -19,6 +19,7 @@ from xlschedule.build import build_workbook, workbook_bytes
 from xlschedule.ingest import ingest
 from xlschedule.model import COVER_SHEET, META_SHEET, Mode, ReturnStatus
 from xlschedule.samples import answers
+from xlschedule.schedule import load_schedule as load_schedule_from
 
 FIELDS = ["sheet", "cell", "code"]
 
@@ -281,3 +282,75 @@ def test_usage_errors_exit_2(tmp_path):
     assert result.exit_code == 2
     result = run_cli("ingest", str(tmp_path), "--out", str(tmp_path / "no" / "such" / "c.xlsx"))
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+# --- through to the consolidated workbook -------------------------------------------------
+
+
+def _responses(path: Path) -> list[dict]:
+    ws = load_workbook(path)["Responses"]
+    rows = list(ws.iter_rows(values_only=True))
+    return [dict(zip(rows[0], row)) for row in rows[1:]]
+
+
+def test_text_that_looks_like_a_formula_arrives_as_text(tmp_path, schedule):
+    hostile = {"1.1": "=HYPERLINK(\"http://example.invalid\",\"x\")", "1.2": "+44 1632 960000",
+               "1.3": "-2 days late", "1.4": "@SUM(A1:A3)"}
+    values = {("1 Initial contact", f"E{layout.item_row(i)}"): text for i, text in enumerate(hostile.values())}
+    values[(COVER_SHEET, layout.cover_cell("inspector"))] = "=cmd|' /C calc'!A0"
+    path = make_return(tmp_path, schedule, "inject", values=values)
+    out = tmp_path / "c.xlsx"
+    result = run_cli("ingest", str(path), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    wb = load_workbook(out)
+    by_ref = {r["Ref"]: r for r in _responses(out)}
+    for ref, text in hostile.items():
+        assert by_ref[ref]["Evidence"] == text
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f" or not str(cell.value).startswith(("=HYPERLINK", "=cmd")), (ws.title, cell.coordinate)
+    returns = list(wb["Returns"].iter_rows(values_only=True))
+    assert "=cmd|' /C calc'!A0" in returns[1]
+
+
+def test_several_returns_per_force_aggregate(tmp_path, schedule):
+    """Two Essex returns judged 4 and 2 on step 1 average 3; an N/A third does not pull it to 2."""
+    def judged(score):
+        return {("1 Initial contact", f"C{layout.JUDGMENT_ROW}"): score}
+
+    paths = [
+        make_return(tmp_path, schedule, "e1", force="Essex", mode=Mode.SCALE, seed=1, values=judged(4)),
+        make_return(tmp_path, schedule, "e2", force="Essex", mode=Mode.SCALE, seed=2, values=judged("2")),
+        make_return(tmp_path, schedule, "e3", force="Essex", mode=Mode.SCALE, seed=3, values=judged("N/A")),
+        make_return(tmp_path, schedule, "k1", force="Kent", mode=Mode.SCALE, seed=4, values=judged(5)),
+    ]
+    out = tmp_path / "c.xlsx"
+    result = run_cli("ingest", *map(str, paths), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    ws = load_workbook(out)["Summary"]
+    rows = {row[0]: row for row in ws.iter_rows(values_only=True) if row and row[0] in ("Essex", "Kent")}
+    header = next(row for row in ws.iter_rows(values_only=True) if row and row[0] == "Force")
+    step1 = next(i for i, h in enumerate(header) if h and "Initial contact" in str(h))
+    returns_col = header.index("Returns")
+    assert rows["Essex"][returns_col] == 3 and rows["Kent"][returns_col] == 1
+    assert rows["Essex"][step1] == pytest.approx(3.0)
+    assert rows["Kent"][step1] == pytest.approx(5.0)
+    judgments = [r for r in _responses(out) if r["Ref"] == "1.J" and r["Force"] == "Essex"]
+    assert sorted(map(str, (r["Score"] for r in judgments))) == ["2", "4", "N/A"]
+
+
+def test_committed_samples_are_in_step_with_the_schedule(tmp_path):
+    result = run_cli("samples", "--out", str(tmp_path), "--schedule", str(SCHEDULE_TOML))
+    assert result.exit_code == 0, result.output
+    committed = SCHEDULE_TOML.parent / "samples"
+    names = sorted(p.name for p in tmp_path.glob("*.xlsx"))
+    assert names == sorted(p.name for p in committed.glob("*.xlsx"))
+    for name in names:
+        assert (tmp_path / name).read_bytes() == (committed / name).read_bytes(), (
+            f"samples/{name} is stale: run `xlschedule samples` and commit the result"
+        )
+    report = ingest([tmp_path], load_schedule_from(SCHEDULE_TOML))
+    statuses = {Path(r.file).name: r.status for r in report.returns}
+    assert statuses.pop("Essex-E-002-with-problems.xlsx") is ReturnStatus.REJECTED
+    assert set(statuses.values()) == {ReturnStatus.ACCEPTED}
