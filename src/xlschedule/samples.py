@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ def answers(schedule: Schedule, mode: Mode, seed: int, return_ref: str = "R-1") 
     values: dict[tuple[str, str], Any] = {
         (COVER_SHEET, layout.cover_cell("return_ref")): return_ref,
         (COVER_SHEET, layout.cover_cell("inspector")): f"Sample inspector {seed}",
-        (COVER_SHEET, layout.cover_cell("date")): date(2026, 11, 2 + seed),
+        (COVER_SHEET, layout.cover_cell("date")): date(2026, 11, 2) + timedelta(days=seed % 28),
     }
     for cell in layout.input_cells(schedule, mode):
         key = (cell.sheet, cell.cell)
