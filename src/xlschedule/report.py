@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .model import Finding, Return, ReturnStatus, Severity
@@ -118,7 +119,8 @@ class Report:
         style = {ReturnStatus.ACCEPTED: "green", ReturnStatus.REJECTED: "red", ReturnStatus.DUPLICATE: "yellow"}
         for r in self.returns:
             returns.add_row(
-                r.file, r.force or "", r.return_ref or "", f"[{style[r.status]}]{r.status.value}[/]",
+                escape(r.file), escape(r.force or ""), escape(r.return_ref or ""),
+                f"[{style[r.status]}]{r.status.value}[/]",
                 str(len(r.errors())), str(len(r.warnings())), f"{r.answered}/{len(r.responses)}",
             )
         console.print(returns)
@@ -128,7 +130,9 @@ class Report:
                 issues.add_column(col, overflow="fold")
             for f in self.findings:
                 colour = "red" if f.severity is E else "yellow"
-                issues.add_row(f.file, f.sheet or "", f.cell or "", f"[{colour}]{f.code}[/]", f.message)
+                issues.add_row(
+                    escape(f.file), escape(f.sheet or ""), f.cell or "", f"[{colour}]{f.code}[/]", escape(f.message)
+                )
             console.print(issues)
         for note in self.notes:
-            console.print(f"note: {note}", highlight=False)
+            console.print(f"note: {escape(note)}", highlight=False)
