@@ -168,3 +168,18 @@ def unprotect(src: str | os.PathLike, dst: str | os.PathLike, password: str = ""
     if password:
         args.append(password)
     return _run(*args)
+
+
+def save_as_xls(src: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
+    """Save a workbook in the old binary .xls format, as an inspector choosing "Excel 97-2003" would."""
+    require_libreoffice()
+    src = Path(src)
+    with tempfile.TemporaryDirectory(prefix="lo_profile_") as profile:
+        result = subprocess.run(
+            [SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+             "--convert-to", "xls", "--outdir", os.fspath(out_dir), os.fspath(src)],
+            capture_output=True, text=True, timeout=TIMEOUT, env=_helper_env(),
+        )
+    out = Path(out_dir) / (src.stem + ".xls")
+    assert result.returncode == 0 and out.exists(), f"LibreOffice could not save as .xls:\n{result.stdout}\n{result.stderr}"
+    return out

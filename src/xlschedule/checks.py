@@ -89,9 +89,7 @@ def _same(expected: CellValue, actual: CellValue | None) -> bool:
         return False
     if expected.is_formula:
         return actual.is_formula and _formula_key(expected.value) == _formula_key(actual.value)
-    if isinstance(expected.value, str) or isinstance(actual.value, str):
-        return as_text(expected.value) == as_text(actual.value)
-    return expected.value == actual.value
+    return type(expected.value) is type(actual.value) and expected.value == actual.value
 
 
 def _formula_key(formula: object) -> str:

@@ -111,7 +111,7 @@ def _check_writable(path: Path | None, option: str) -> None:
         raise OutputError(f"{option} {path}: not writable; choose another place")
 
 
-def _run_checks(returns: tuple[Path, ...], schedule_path: Path | None, strict: bool):
+def _run_checks(returns: tuple[Path, ...], schedule_path: Path | None, strict: bool, open_password: str | None):
     schedule = load_schedule(schedule_path)
     with Progress(
         TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -123,7 +123,7 @@ def _run_checks(returns: tuple[Path, ...], schedule_path: Path | None, strict: b
             progress.update(task, total=total, visible=total >= PROGRESS_THRESHOLD)
 
         report = ingest_returns(
-            list(returns), schedule, strict=strict,
+            list(returns), schedule, strict=strict, open_password=open_password,
             on_start=start, on_file=lambda _path: progress.update(task, advance=1),
         )
     return schedule, report
@@ -135,6 +135,10 @@ SCHEDULE_OPT = click.option(
     help="The schedule the returns were built from. Default: ./schedule.toml, else the bundled one.",
 )
 STRICT_OPT = click.option("--strict", is_flag=True, help="Reject returns with warnings too.")
+OPEN_PASSWORD_OPT = click.option(
+    "--open-password", envvar="XLSCHEDULE_OPEN_PASSWORD", show_envvar=True,
+    help="Password to open encrypted returns; they are decrypted in memory only.",
+)
 REPORT_OPT = click.option(
     "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
     help="Also write every finding as JSON to this file.",
@@ -151,10 +155,11 @@ REPORT_OPT = click.option(
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the Responses table as CSV, for analysts.")
 @STRICT_OPT
+@OPEN_PASSWORD_OPT
 @SCHEDULE_OPT
 def ingest(
     returns: tuple[Path, ...], out_path: Path, report_path: Path | None, csv_path: Path | None,
-    strict: bool, schedule_path: Path | None,
+    strict: bool, open_password: str | None, schedule_path: Path | None,
 ) -> None:
     """Check completed returns and consolidate the accepted ones into one workbook.
 
@@ -170,7 +175,7 @@ def ingest(
             out_path.parent.mkdir(exist_ok=True)
         for path, option in ((out_path, "--out"), (report_path, "--report"), (csv_path, "--csv")):
             _check_writable(path, option)
-        schedule, report = _run_checks(returns, schedule_path, strict)
+        schedule, report = _run_checks(returns, schedule_path, strict, open_password)
         write_consolidation(schedule, report.returns, out_path)
         if csv_path:
             write_responses_csv(schedule, report.returns, csv_path)
@@ -194,8 +199,12 @@ def ingest(
 @RETURNS_ARG
 @REPORT_OPT
 @STRICT_OPT
+@OPEN_PASSWORD_OPT
 @SCHEDULE_OPT
-def validate(returns: tuple[Path, ...], report_path: Path | None, strict: bool, schedule_path: Path | None) -> None:
+def validate(
+    returns: tuple[Path, ...], report_path: Path | None, strict: bool, open_password: str | None,
+    schedule_path: Path | None,
+) -> None:
     """Check completed returns without writing a consolidation.
 
     Same checks and exit status as ingest.
@@ -204,7 +213,7 @@ def validate(returns: tuple[Path, ...], report_path: Path | None, strict: bool, 
     """
     try:
         _check_writable(report_path, "--report")
-        _schedule, report = _run_checks(returns, schedule_path, strict)
+        _schedule, report = _run_checks(returns, schedule_path, strict, open_password)
         if report_path:
             report.write_json(report_path)
     except XlscheduleError as exc:

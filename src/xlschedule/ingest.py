@@ -11,10 +11,13 @@ from pathlib import Path
 from . import checks, layout
 from .build import build_workbook
 from .model import META_SHEET, Mode, Return, ReturnStatus, Schedule
-from .read import ReadError, read_workbook, snapshot_values
+from .read import ReadError, ensure_safe_xml, read_workbook, snapshot_values
 from .report import Code, Report
 
 OWNER_FILE_PREFIX = "~$"
+#: Taken from folders. Anything that looks like a spreadsheet is read, so that a return saved in the
+#: wrong format is reported (with how to fix it) rather than silently left out.
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".xltx", ".xltm", ".ods", ".csv"}
 
 
 def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
@@ -22,13 +25,13 @@ def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
     files: list[Path] = []
     notes: list[str] = []
     for path in paths:
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() == ".xlsx")
-        else:
-            found = [path]
+        found = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in found:
             if file.name.startswith(OWNER_FILE_PREFIX):
                 notes.append(f"skipped {file}: an Excel owner (lock) file, not a return")
+            elif path.is_dir() and file.suffix.lower() not in SPREADSHEET_SUFFIXES:
+                if not file.name.startswith("."):
+                    notes.append(f"skipped {file}: not a spreadsheet")
             elif file not in files:
                 files.append(file)
     return files, notes
@@ -61,15 +64,17 @@ def _inputs(schedule: Schedule, mode: Mode) -> dict[str, set[str]]:
     return out
 
 
-def check_return(path: Path, schedule: Schedule, templates: Templates | None = None) -> Return:
+def check_return(
+    path: Path, schedule: Schedule, templates: Templates | None = None, open_password: str | None = None
+) -> Return:
     """Read one file and judge it on its own (duplicates are settled across the run afterwards)."""
     name = str(path)
     templates = templates or Templates(schedule)
     ret = Return(file=name)
     try:
-        snap = read_workbook(path)
+        snap = read_workbook(path, open_password)
     except ReadError as exc:
-        ret.findings.append(Code.NOT_A_WORKBOOK.finding(name, detail=str(exc)))
+        ret.findings.append(exc.code.finding(name, **exc.values))
         ret.status = ReturnStatus.REJECTED
         return ret
     ret.sha256 = snap.sha256
@@ -109,6 +114,16 @@ def check_return(path: Path, schedule: Schedule, templates: Templates | None = N
     return ret
 
 
+def _guarded(path: Path, schedule: Schedule, templates: Templates, open_password: str | None) -> Return:
+    """check_return, with a last line of defence: a file that trips a bug is reported, the run goes on."""
+    try:
+        return check_return(path, schedule, templates, open_password)
+    except Exception as exc:  # noqa: BLE001 - one bad file must not take the other returns down
+        ret = Return(file=str(path), status=ReturnStatus.REJECTED)
+        ret.findings.append(Code.UNEXPECTED.finding(str(path), detail=type(exc).__name__))
+        return ret
+
+
 def settle_duplicates(returns: list[Return]) -> None:
     """The same file twice, or the same force and return reference twice: keep the first, mark the rest."""
     by_hash: dict[str, Return] = {}
@@ -143,16 +158,18 @@ def ingest(
     paths: Iterable[Path],
     schedule: Schedule,
     strict: bool = False,
+    open_password: str | None = None,
     on_file: Callable[[Path], None] | None = None,
     on_start: Callable[[int], None] | None = None,
 ) -> Report:
     files, notes = collect(paths)
     if on_start:
         on_start(len(files))
+    ensure_safe_xml()
     templates = Templates(schedule)
     returns: list[Return] = []
     for path in files:
-        returns.append(check_return(path, schedule, templates))
+        returns.append(_guarded(path, schedule, templates, open_password))
         if on_file:
             on_file(path)
     settle_duplicates(returns)

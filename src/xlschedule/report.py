@@ -25,6 +25,13 @@ class Code(Enum):
     """Each finding's stable code, its severity, and a template for the message."""
 
     NOT_A_WORKBOOK = ("not-a-workbook", E, "Not a readable Excel workbook ({detail}). Open it in Excel, save it as .xlsx and send it again.")
+    ENCRYPTED = ("encrypted", E, "The workbook has a password to open. Remove it in Excel (File > Info > Protect Workbook > Encrypt with Password, clear the password) and send it again, or ingest with --open-password.")
+    WRONG_PASSWORD = ("wrong-open-password", E, "The workbook has a password to open and the one given does not open it. Check --open-password (or XLSCHEDULE_OPEN_PASSWORD).")
+    OLD_XLS = ("old-xls-format", E, "This is the old binary .xls format. Open it in Excel, save it as Excel Workbook (.xlsx), and send that.")
+    ACTIVE_CONTENT = ("active-content", E, "The workbook contains {what}, which a return must not have; none of it was run or followed. Copy the answers into a fresh blank and send that.")
+    UNSAFE_XML = ("unsafe-xml", E, "The workbook's XML declares entities (in {part}), which Excel never writes; it was not read. Copy the answers into a fresh blank and send that.")
+    TOO_LARGE = ("too-large", E, "The workbook {detail}, far beyond any return; it was refused unread. Check that it is the right file.")
+    UNEXPECTED = ("unexpected-error", E, "xlschedule could not check this file ({detail}); the rest of the run went on. Please send this file to the xlschedule maintainers.")
     NOT_XLSCHEDULE = ("not-xlschedule", E, "Not a workbook built by xlschedule ({detail}). Fill in the blank workbook sent for your force.")
     OTHER_SCHEDULE = ("other-schedule-version", E, "Built from schedule {built}; this run checks schedule {current}. Copy the answers into the current blank for {force}.")
     UNKNOWN_FORCE = ("unknown-force", E, "Built for force '{force}', which is not in this schedule's [forces]. Check the schedule, or use the blank for your force.")
