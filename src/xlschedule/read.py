@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -199,7 +200,7 @@ def _stream_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
                 tail = chunk[-16:]
     except ReadError:
         raise
-    except (zipfile.BadZipFile, NotImplementedError, OSError, EOFError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError, ValueError) as exc:
         raise ReadError(Code.NOT_A_WORKBOOK, detail=f"a damaged package ({type(exc).__name__} in {info.filename})") from None
 
 
