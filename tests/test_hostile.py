@@ -58,6 +58,13 @@ def ingest_beside_good(tmp_path: Path, bad: Path, good: Path, *extra: str) -> tu
     return data, _rows(out)
 
 
+def essex_return(tmp_path: Path, schedule, name: str = "Essex-1", ref: str = "E-1", values: dict | None = None) -> Path:
+    """A second good return, for another force, to be made strange by a test."""
+    folder = tmp_path / "essex"
+    folder.mkdir(exist_ok=True)
+    return make_return(folder, schedule, name, force="Essex", ref=ref, values=values)
+
+
 def codes_of(data: dict, file: Path) -> list[str]:
     return [f["code"] for r in data["returns"] if r["file"] == str(file) for f in r["findings"]]
 
@@ -81,9 +88,7 @@ def test_not_a_workbook(tmp_path, good, good_rows, case):
 
 
 def test_encrypted_return_is_named_and_opens_with_the_password(tmp_path, good, good_rows, schedule):
-    folder = tmp_path / "enc"
-    folder.mkdir()
-    other = make_return(folder, schedule, "Essex-1", force="Essex", ref="E-1")
+    other = essex_return(tmp_path, schedule)
     bad = hostile.write(tmp_path, "encrypted.xlsx", hostile.encrypt(other.read_bytes(), "s3cret"))
     data, rows = ingest_beside_good(tmp_path, bad, good)
     assert codes_of(data, bad) == ["encrypted"]
@@ -168,9 +173,7 @@ def test_many_parts_are_refused(tmp_path, good, good_rows):
 
 
 def test_dimension_claiming_a_million_rows_is_harmless(tmp_path, good, good_rows, schedule):
-    folder = tmp_path / "dim"
-    folder.mkdir()
-    other = make_return(folder, schedule, "Essex-1", force="Essex", ref="E-1")
+    other = essex_return(tmp_path, schedule)
     raw = hostile.million_rows(other.read_bytes())
     with zipfile.ZipFile(io.BytesIO(raw)) as zf:
         assert b'ref="A1:XFD1048576"' in zf.read("xl/worksheets/sheet3.xml")
@@ -192,9 +195,7 @@ def test_text_that_spreadsheets_treat_specially_is_kept_whole(tmp_path, good, sc
         "1.6": long_text,
     }
     values = {("1 Initial contact", f"{cols.evidence}{layout.item_row(i)}"): t for i, t in enumerate(texts.values())}
-    folder = tmp_path / "special"
-    folder.mkdir()
-    special = make_return(folder, schedule, "Essex-special", force="Essex", ref="E-9", values=values)
+    special = essex_return(tmp_path, schedule, "Essex-special", "E-9", values)
     out = tmp_path / "c.xlsx"
     csv_path = tmp_path / "r.csv"
     result = run_cli("ingest", str(special), str(good), "--out", str(out), "--csv", str(csv_path))
@@ -214,10 +215,8 @@ def test_text_that_spreadsheets_treat_specially_is_kept_whole(tmp_path, good, sc
 
 
 def test_a_real_formula_in_evidence_is_kept_as_text_with_a_warning(tmp_path, good, good_rows, schedule):
-    folder = tmp_path / "formula"
-    folder.mkdir()
     cell = ("Leadership", f"E{layout.item_row(2)}")
-    odd = make_return(folder, schedule, "Essex-f", force="Essex", ref="E-f", values={cell: '=HYPERLINK("http://x.invalid","click")'})
+    odd = essex_return(tmp_path, schedule, "Essex-f", "E-f", {cell: '=HYPERLINK("http://x.invalid","click")'})
     data, rows = ingest_beside_good(tmp_path, odd, good)
     assert codes_of(data, odd) == ["formula-in-evidence"]
     essex = [r for r in rows if r[0] == "Essex" and r[3] == "LMG.3"]
