@@ -125,3 +125,10 @@ def write(folder: Path, name: str, data: bytes) -> Path:
     path = folder / name
     path.write_bytes(data)
     return path
+
+
+def far_cell(good: bytes, ref: str, sheet: str = "xl/worksheets/sheet3.xml") -> bytes:
+    """One empty styled cell far outside the form: costs nothing to store, a huge grid to allocate."""
+    row = ref.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    cell = f'<row r="{row}"><c r="{ref}" s="1"/></row></sheetData>'.encode()
+    return rezip(good, lambda name, data: data.replace(b"</sheetData>", cell, 1) if name == sheet else data)

@@ -260,3 +260,13 @@ def test_unwritable_out_fails_before_any_work(tmp_path, good):
     assert not report.exists()
     result = run_cli("ingest", str(good), "--out", str(good / "c.xlsx"))
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+@pytest.mark.parametrize("ref", ["F1048576", "XFD1048576"])
+def test_a_cell_far_outside_the_form_is_refused_before_allocating(tmp_path, good, good_rows, ref):
+    bad = hostile.write(tmp_path, "far.xlsx", hostile.far_cell(good.read_bytes(), ref))
+    started = time.perf_counter()
+    data, rows = ingest_beside_good(tmp_path, bad, good)
+    assert time.perf_counter() - started < 60
+    assert codes_of(data, bad) == ["too-large"]
+    assert rows == good_rows

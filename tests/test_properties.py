@@ -47,26 +47,35 @@ EMPTY_LOCKED = sorted(
     if c.value is None and (ws.title, c.coordinate) not in INPUTS and not isinstance(c, MergedCell)
 )
 
-PROPS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 #: Each example of these builds, fills and saves a workbook: fewer of them.
 CELL_PROPS = settings(max_examples=30, deadline=None)
 #: What a person can type into a cell (openpyxl, like Excel's file format, refuses control characters).
 typeable = st.text(max_size=40).map(lambda s: ILLEGAL_CHARACTERS_RE.sub("", s))
 
 
+class Unreadable(Exception):
+    """The oracle (openpyxl) cannot read the file at all."""
+
+
 def locked_content_intact(path: Path) -> bool:
     """Independently of the checker: does the file still hold the blank's locked content?"""
     try:
-        wb = load_workbook(path)
-    except Exception:  # noqa: BLE001 - an unreadable file certainly does not hold it
-        return False
-    for (sheet, coord), value in LOCKED.items():
-        if sheet not in wb.sheetnames:
-            return False
-        got = wb[sheet][coord].value
-        if got != value and not (isinstance(value, str) and value.startswith("=")):
-            return False
-    return True
+        wb = load_workbook(path, read_only=True)  # cells only: damage elsewhere does not blind the oracle
+        cells = {
+            (ws.title, cell.coordinate): cell.value
+            for ws in wb.worksheets
+            for row in ws.iter_rows()
+            for cell in row
+            if getattr(cell, "coordinate", None)
+        }
+        wb.close()
+    except Exception as exc:  # noqa: BLE001
+        raise Unreadable(type(exc).__name__) from exc
+    return all(
+        cells.get(key) == value or (isinstance(value, str) and value.startswith("="))
+        for key, value in LOCKED.items()
+    )
 
 
 mutations = st.lists(
@@ -96,7 +105,7 @@ def test_mutated_bytes_never_crash_and_never_pass_changed(ops):
     path.write_bytes(bytes(data))
     ret = check_return(path, SCHEDULE, TEMPLATES)  # unguarded: any exception fails the test
     if ret.status is ReturnStatus.ACCEPTED:
-        assert locked_content_intact(path)
+        assert locked_content_intact(path)  # a readable zip was damaged only where it does not matter
 
 
 values = st.one_of(
@@ -150,6 +159,7 @@ def test_the_unmutated_return_is_accepted():
 with zipfile.ZipFile(io.BytesIO(GOOD_BYTES)) as _zf:
     PARTS = {name: _zf.read(name) for name in _zf.namelist()}
 XML_PARTS = sorted(n for n in PARTS if n.endswith(".xml"))
+CONTENT_PARTS = {n for n in XML_PARTS if n.startswith("xl/worksheets/")} | {"xl/workbook.xml", "xl/sharedStrings.xml"}
 
 
 @PROPS
@@ -166,5 +176,14 @@ def test_mutated_xml_inside_a_sound_zip_never_crashes_or_passes_changed(part, fl
     path = WORK / "xml-mutated.xlsx"
     path.write_bytes(out.getvalue())
     ret = check_return(path, SCHEDULE, TEMPLATES)
-    if ret.status is ReturnStatus.ACCEPTED:
+    if ret.status is not ReturnStatus.ACCEPTED or part not in CONTENT_PARTS:
+        return  # damage to styles, theme or properties cannot change cell content
+    try:
         assert locked_content_intact(path)
+    except Unreadable:
+        # openpyxl refuses some damage of its own accord (a page margin that is not a number). Cells
+        # live only in sheetData: damage outside it cannot have changed them.
+        original = PARTS[part]
+        start, end = original.find(b"<sheetData"), original.find(b"</sheetData>")
+        positions = [int(where * len(original)) for where, _ in flips]
+        assert part.startswith("xl/worksheets/") and all(not start <= p < end + 12 for p in positions)

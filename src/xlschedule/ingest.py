@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from . import checks, layout
-from .build import build_workbook
-from .model import META_SHEET, Mode, Return, ReturnStatus, Schedule
-from .read import ReadError, ensure_safe_xml, read_workbook, snapshot_values
+from .build import build_workbook, workbook_bytes
+from .model import COVER_SHEET, META_SHEET, Mode, Return, ReturnStatus, Schedule
+from .read import CellValue, ReadError, ensure_safe_xml, parse_sheets, read_workbook
 from .report import Code, Report
 
 OWNER_FILE_PREFIX = "~$"
@@ -38,23 +38,26 @@ def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
 
 
 class Templates:
-    """The blank for each force and mode, rebuilt once per run, as the locked cells' values per sheet."""
+    """The blanks, rebuilt and read back through the same reader as the returns, as the values of
+    every locked cell per sheet. One build per mode: blanks differ between forces only in the
+    cover's force cell."""
 
     def __init__(self, schedule: Schedule) -> None:
         self.schedule = schedule
-        self._cache: dict[tuple[str, Mode], checks.Template] = {}
+        self._by_mode: dict[Mode, checks.Template] = {}
 
     def get(self, force: str, mode: Mode) -> checks.Template:
-        key = (force, mode)
-        if key not in self._cache:
-            wb = build_workbook(self.schedule, force, mode)
+        if mode not in self._by_mode:
+            blank = workbook_bytes(build_workbook(self.schedule, self.schedule.forces.names[0], mode))
             inputs = _inputs(self.schedule, mode)
-            self._cache[key] = {
-                ws.title: {c: v for c, v in snapshot_values(ws).items() if c not in inputs.get(ws.title, set())}
-                for ws in wb.worksheets
-                if ws.title != META_SHEET
+            self._by_mode[mode] = {
+                name: {c: v for c, v in sheet.cells.items() if c not in inputs.get(name, set())}
+                for name, sheet in parse_sheets(blank).items()
+                if name != META_SHEET
             }
-        return self._cache[key]
+        template = dict(self._by_mode[mode])
+        template[COVER_SHEET] = {**template[COVER_SHEET], layout.cover_cell("force"): CellValue(force)}
+        return template
 
 
 def _inputs(schedule: Schedule, mode: Mode) -> dict[str, set[str]]:
