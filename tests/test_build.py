@@ -382,3 +382,27 @@ def test_readme_starts_with_the_two_commands():
     assert "xlschedule build" in blocks[0]
     assert "pytest" in blocks[1]
     assert os.path.exists(SCHEDULE_TOML)
+
+
+def test_naming_a_reused_blank_gives_the_same_bytes_as_a_fresh_build(schedule):
+    """build() names one blank per mode for each force in turn; that must equal building afresh."""
+    from xlschedule.build import _build_blank, build_workbook, name_force, workbook_bytes
+
+    for mode in Mode:
+        reused = _build_blank(schedule, mode, None)
+        for force in ("Kent", "Dyfed-Powys", "City of London", "Kent"):
+            fresh = workbook_bytes(build_workbook(schedule, force, mode))
+            assert workbook_bytes(name_force(reused, schedule, force)) == fresh, (mode, force)
+
+
+def test_many_forces_build_on_all_cores_with_the_same_bytes(tmp_path, monkeypatch):
+    import xlschedule.build as build_module
+
+    parallel_out, serial_out = tmp_path / "parallel", tmp_path / "serial"
+    assert run_cli("build", "--out", str(parallel_out)).exit_code == 0
+    monkeypatch.setattr(build_module, "POOL_THRESHOLD", 10_000)
+    assert run_cli("build", "--out", str(serial_out)).exit_code == 0
+    names = sorted(p.name for p in parallel_out.iterdir())
+    assert len(names) == 43 and names == sorted(p.name for p in serial_out.iterdir())
+    for name in names:
+        assert (parallel_out / name).read_bytes() == (serial_out / name).read_bytes(), name

@@ -354,3 +354,28 @@ def test_committed_samples_are_in_step_with_the_schedule(tmp_path):
     statuses = {Path(r.file).name: r.status for r in report.returns}
     assert statuses.pop("Essex-E-002-with-problems.xlsx") is ReturnStatus.REJECTED
     assert set(statuses.values()) == {ReturnStatus.ACCEPTED}
+
+
+def test_many_returns_checked_on_all_cores_match_checking_in_one_process(tmp_path, schedule, monkeypatch):
+    import xlschedule.ingest as ingest_module
+
+    for i in range(30):
+        values = {("1 Initial contact", "C9"): "Maybe"} if i == 7 else None
+        make_return(tmp_path, schedule, f"r{i:02d}", force=schedule.forces.names[i], seed=i, values=values)
+    pooled = ingest([tmp_path], schedule, workers=2)
+    serial = ingest([tmp_path], schedule, workers=1)
+    assert [r.model_dump() for r in pooled.returns] == [r.model_dump() for r in serial.returns]
+    assert len(pooled.accepted) == 29 and codes(pooled) == [["1 Initial contact", "C9", "invalid-score"]]
+
+    class NoProcesses:
+        """Where worker processes cannot start, every file is still checked, in this process."""
+
+        def __init__(self, *args, **kwargs):
+            from concurrent.futures.process import BrokenProcessPool
+
+            raise BrokenProcessPool("no processes here")
+
+    monkeypatch.setattr("xlschedule.parallel.ProcessPoolExecutor", NoProcesses)
+    fallback = ingest([tmp_path], schedule, workers=2)
+    assert [r.model_dump() for r in fallback.returns] == [r.model_dump() for r in serial.returns]
+    assert ingest_module.POOL_THRESHOLD <= 30

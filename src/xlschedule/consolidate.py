@@ -9,6 +9,7 @@ N/A is an answer but not a score: it is never averaged as 0 and never counted as
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -84,6 +85,18 @@ def put(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
     return cell
 
 
+def inert(ws: Worksheet, value: Any) -> Any:
+    """A value for ws.append that can never become a formula: what put() does, for whole rows."""
+    if not isinstance(value, str):
+        return value
+    text = excel_text(value)
+    if not text.startswith("="):
+        return text  # openpyxl stores any other string as a string
+    cell = Cell(ws, value=text)
+    cell.data_type = "s"
+    return cell
+
+
 def put_row(ws: Worksheet, row: int, values: Sequence[Any], first_column: int = 1) -> None:
     for offset, value in enumerate(values):
         put(ws, row, first_column + offset, value)
@@ -107,7 +120,10 @@ def fit_height(ws: Worksheet, row: int, texts: Iterable[tuple[str, float]]) -> N
 
     An estimate from (text, column width) pairs, capped at Excel's maximum row height.
     """
-    lines = max((wrapped_lines(text, width) for text, width in texts), default=1)
+    set_lines(ws, row, max((wrapped_lines(text, width) for text, width in texts), default=1))
+
+
+def set_lines(ws: Worksheet, row: int, lines: int) -> None:
     if lines > 1:
         ws.row_dimensions[row].height = min(MAX_ROW_HEIGHT, lines * LINE_HEIGHT + 3)
 
@@ -438,11 +454,12 @@ def write_responses(ws: Worksheet, rows: list[ResponseRow]) -> None:
     header(ws, 1, RESPONSE_COLUMNS)
     set_widths(ws, RESPONSE_WIDTHS)
     item, evidence = RESPONSE_COLUMNS.index("Item"), RESPONSE_COLUMNS.index("Evidence")
+    item_lines = functools.lru_cache(maxsize=None)(lambda text: wrapped_lines(text, RESPONSE_WIDTHS[item]))
     for r, row in enumerate(rows, start=2):
-        put_row(ws, r, row.values())
+        ws.append([inert(ws, v) for v in row.values()])  # append: the fast path for tens of thousands of rows
         for c in (item, evidence):
             ws.cell(r, c + 1).alignment = WRAP
-        fit_height(ws, r, [(row.item, RESPONSE_WIDTHS[item]), (row.evidence or "", RESPONSE_WIDTHS[evidence])])
+        set_lines(ws, r, max(item_lines(row.item), wrapped_lines(row.evidence or "", RESPONSE_WIDTHS[evidence])))
     last = max(2, len(rows) + 1)  # a table needs one body row, even an empty one
     table = Table(displayName="Responses", ref=area(1, 1, len(RESPONSE_COLUMNS), last))
     table.tableStyleInfo = TableStyleInfo(name="TableStyleMedium2", showRowStripes=True)

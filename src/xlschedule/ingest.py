@@ -6,9 +6,10 @@ One bad file never stops the run: every problem becomes a finding on that file's
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from . import checks, layout
+from . import checks, layout, parallel
 from .build import build_workbook, workbook_bytes
 from .model import COVER_SHEET, META_SHEET, Mode, Return, ReturnStatus, Schedule
 from .read import CellValue, ReadError, ensure_safe_xml, parse_sheets, read_workbook
@@ -157,6 +158,64 @@ def apply_strict(returns: list[Return]) -> None:
             ret.status = ReturnStatus.REJECTED
 
 
+#: Below this many files, starting worker processes costs more than it saves.
+POOL_THRESHOLD = 24
+CHUNKSIZE = 4
+_worker: dict[str, object] = {}
+
+
+def _init_worker(schedule: Schedule, open_password: str | None) -> None:
+    _worker.update(schedule=schedule, templates=Templates(schedule), open_password=open_password)
+
+
+def _check_in_worker(path: Path) -> Return:
+    return _guarded(path, _worker["schedule"], _worker["templates"], _worker["open_password"])  # type: ignore[arg-type]
+
+
+def check_files(
+    files: list[Path], schedule: Schedule, open_password: str | None = None,
+    on_file: Callable[[Path], None] | None = None, workers: int | None = None,
+) -> list[Return]:
+    """Check every file, on all cores when there are many. Results keep the files' order.
+
+    A worker that dies (a reader crashing the process, which no finding could catch) breaks the pool;
+    the files it had not finished are then checked one per fresh process, so only the culprit fails.
+    Where worker processes cannot start at all, the files are checked in this process.
+    """
+    workers = parallel.workers(workers)
+    done: list[Return] = []
+
+    def record(ret: Return, path: Path) -> None:
+        done.append(ret)
+        if on_file:
+            on_file(path)
+
+    if workers < 2 or len(files) < POOL_THRESHOLD:
+        templates = Templates(schedule)
+        for path in files:
+            record(_guarded(path, schedule, templates, open_password), path)
+        return done
+    try:
+        with parallel.pool(workers, _init_worker, (schedule, open_password)) as pool:
+            for path, ret in zip(files, pool.map(_check_in_worker, files, chunksize=CHUNKSIZE)):
+                record(ret, path)
+    except BrokenProcessPool:
+        if not parallel.pools_work():
+            templates = Templates(schedule)
+            for path in files[len(done):]:
+                record(_guarded(path, schedule, templates, open_password), path)
+            return done
+        for path in files[len(done):]:
+            try:
+                with parallel.pool(1, _init_worker, (schedule, open_password)) as alone:
+                    record(alone.submit(_check_in_worker, path).result(), path)
+            except BrokenProcessPool:
+                ret = Return(file=str(path), status=ReturnStatus.REJECTED)
+                ret.findings.append(Code.UNEXPECTED.finding(str(path), detail="the reader crashed"))
+                record(ret, path)
+    return done
+
+
 def ingest(
     paths: Iterable[Path],
     schedule: Schedule,
@@ -164,17 +223,13 @@ def ingest(
     open_password: str | None = None,
     on_file: Callable[[Path], None] | None = None,
     on_start: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> Report:
     files, notes = collect(paths)
     if on_start:
         on_start(len(files))
     ensure_safe_xml()
-    templates = Templates(schedule)
-    returns: list[Return] = []
-    for path in files:
-        returns.append(_guarded(path, schedule, templates, open_password))
-        if on_file:
-            on_file(path)
+    returns = check_files(files, schedule, open_password, on_file, workers)
     settle_duplicates(returns)
     if strict:
         apply_strict(returns)
