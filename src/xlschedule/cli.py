@@ -81,11 +81,12 @@ def build(
         with Progress(
             TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TimeElapsedColumn(), console=err_console, disable=not show_bar, transient=True,
+            auto_refresh=False,  # no drawing thread: worker processes can then be forked safely
         ) as progress:
             task = progress.add_task("Building", total=len(chosen))
             built = build_workbooks(
                 schedule, out_dir, chosen, the_mode, password,
-                on_built=lambda b: progress.update(task, advance=1, description=f"Building {b.force}"),
+                on_built=lambda b: progress.update(task, advance=1, description=f"Building {b.force}", refresh=True),
             )
     except XlscheduleError as exc:
         _fail(exc)
@@ -103,9 +104,7 @@ def _check_writable(path: Path | None, option: str) -> None:
     if path is None:
         return
     folder = path.parent if str(path.parent) else Path(".")
-    if path.is_dir():
-        raise OutputError(f"{option} {path}: is a folder; give a file name")
-    if not folder.is_dir():
+    if not folder.is_dir():  # (click itself refuses a folder where a file is asked for)
         raise OutputError(f"{option} {path}: the folder {folder} does not exist; create it or choose another")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise OutputError(f"{option} {path}: not writable; choose another place")
@@ -116,15 +115,16 @@ def _run_checks(returns: tuple[Path, ...], schedule_path: Path | None, strict: b
     with Progress(
         TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=err_console, transient=True,
+        auto_refresh=False,  # no drawing thread: worker processes can then be forked safely
     ) as progress:
         task = progress.add_task("Checking returns", total=None, visible=False)
 
         def start(total: int) -> None:
-            progress.update(task, total=total, visible=total >= PROGRESS_THRESHOLD)
+            progress.update(task, total=total, visible=total >= PROGRESS_THRESHOLD, refresh=True)
 
         report = ingest_returns(
             list(returns), schedule, strict=strict, open_password=open_password,
-            on_start=start, on_file=lambda _path: progress.update(task, advance=1),
+            on_start=start, on_file=lambda _path: progress.update(task, advance=1, refresh=True),
         )
     return schedule, report
 

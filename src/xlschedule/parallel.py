@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -18,12 +19,22 @@ def workers(requested: int | None = None) -> int:
     return requested or os.cpu_count() or 1
 
 
-def pool(size: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()) -> ProcessPoolExecutor:
-    """A process pool that does not fork this process: a progress bar's thread may hold a lock at the
-    moment of forking. The fork server imports xlschedule once, so each worker starts without importing it."""
-    if "forkserver" in multiprocessing.get_all_start_methods():
+def pool(
+    size: int, initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = ()
+) -> ProcessPoolExecutor:
+    """A process pool, started the cheapest safe way.
+
+    Forking is fastest (workers inherit everything imported) but safe only while this process has a
+    single thread: a thread could hold a lock at the moment of forking. The progress bars here draw
+    without a thread of their own for that reason. Otherwise a fork server imports the initializer's
+    module once for all workers; failing that, each worker is spawned afresh."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        context = multiprocessing.get_context("fork")
+    elif "forkserver" in methods:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["xlschedule.build", "xlschedule.ingest"])
+        if initializer is not None:
+            context.set_forkserver_preload([initializer.__module__])
     else:
         context = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(size, mp_context=context, initializer=initializer, initargs=initargs)
