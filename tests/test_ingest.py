@@ -379,3 +379,34 @@ def test_many_returns_checked_on_all_cores_match_checking_in_one_process(tmp_pat
     fallback = ingest([tmp_path], schedule, workers=2)
     assert [r.model_dump() for r in fallback.returns] == [r.model_dump() for r in serial.returns]
     assert ingest_module.POOL_THRESHOLD <= 30
+
+
+def test_cover_gaps_and_a_date_that_is_not_a_date(tmp_path, schedule):
+    values = {(COVER_SHEET, layout.cover_cell("inspector")): None,
+              (COVER_SHEET, layout.cover_cell("date")): "last Tuesday"}
+    report = ingest([make_return(tmp_path, schedule, "cover", values=values)], schedule)
+    assert report.ok
+    assert codes(report) == [
+        [COVER_SHEET, layout.cover_cell("date"), "date-not-recognised"],
+        [COVER_SHEET, layout.cover_cell("inspector"), "missing-inspector"],
+    ]
+    assert report.returns[0].date == "last Tuesday"  # kept as typed, never guessed
+
+
+@pytest.mark.parametrize("typed, expected", [("2026-11-20", "2026-11-20"), (46346, "2026-11-20")])
+def test_dates_typed_as_text_or_as_a_bare_serial_are_read(tmp_path, schedule, typed, expected):
+    values = {(COVER_SHEET, layout.cover_cell("date")): typed}
+    report = ingest([make_return(tmp_path, schedule, "dated", values=values)], schedule)
+    assert report.ok and codes(report) == []
+    assert report.returns[0].date == expected
+
+
+def test_a_return_for_a_force_no_longer_in_the_schedule(tmp_path, schedule):
+    path = make_return(tmp_path, schedule, "gone")
+    text = SCHEDULE_TOML.read_text(encoding="utf-8").replace('    "Kent",\n', "", 1)
+    smaller = tmp_path / "schedule.toml"
+    smaller.write_text(text, encoding="utf-8")
+    other = load_schedule_from(smaller)
+    assert "Kent" not in other.forces.names
+    report = ingest([path], other)
+    assert codes(report) == [[META_SHEET, None, "unknown-force"]]
