@@ -62,7 +62,7 @@ def check_sheets(file: str, snap: WorkbookSnapshot, template: Template, force: s
     for name in template:
         if name not in snap.sheets:
             yield Code.SHEET_MISSING.finding(file, sheet=name, force=force)
-    for name, sheet in snap.sheets.items():
+    for name in snap.sheets:
         if name not in template and name != META_SHEET:
             yield Code.SHEET_ADDED.finding(file, sheet=name, force=force)
 

@@ -46,11 +46,21 @@ class Templates:
     def __init__(self, schedule: Schedule) -> None:
         self.schedule = schedule
         self._by_mode: dict[Mode, checks.Template] = {}
+        self._inputs: dict[Mode, dict[str, set[str]]] = {}
+
+    def inputs(self, mode: Mode) -> dict[str, set[str]]:
+        """The unlocked cells of each sheet in this mode."""
+        if mode not in self._inputs:
+            by_sheet: dict[str, set[str]] = {}
+            for cell in layout.input_cells(self.schedule, mode):
+                by_sheet.setdefault(cell.sheet, set()).add(cell.cell)
+            self._inputs[mode] = by_sheet
+        return self._inputs[mode]
 
     def get(self, force: str, mode: Mode) -> checks.Template:
         if mode not in self._by_mode:
             blank = workbook_bytes(build_workbook(self.schedule, self.schedule.forces.names[0], mode))
-            inputs = _inputs(self.schedule, mode)
+            inputs = self.inputs(mode)
             self._by_mode[mode] = {
                 name: {c: v for c, v in sheet.cells.items() if c not in inputs.get(name, set())}
                 for name, sheet in parse_sheets(blank).items()
@@ -59,13 +69,6 @@ class Templates:
         template = dict(self._by_mode[mode])
         template[COVER_SHEET] = {**template[COVER_SHEET], layout.cover_cell("force"): CellValue(force)}
         return template
-
-
-def _inputs(schedule: Schedule, mode: Mode) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    for cell in layout.input_cells(schedule, mode):
-        out.setdefault(cell.sheet, set()).add(cell.cell)
-    return out
 
 
 def check_return(
@@ -89,7 +92,7 @@ def check_return(
     meta = snap.meta() or {}
     ret.force, ret.mode, ret.schedule_version = meta["force"], Mode(meta["mode"]), meta["schedule_version"]
     template = templates.get(ret.force, ret.mode)
-    inputs = _inputs(schedule, ret.mode)
+    inputs = templates.inputs(ret.mode)
     found = ret.findings
     found.extend(checks.check_sheets(name, snap, template, ret.force))
     sections = {s.sheet: s for s in schedule.sections}

@@ -287,12 +287,16 @@ def scan_sheet(xml: bytes) -> SheetScan:
     scan = SheetScan()
     shared: dict[str, Translator] = {}
     in_data = False
+    root = True
     row = col = 0
     coord = ""
     cell_type = "n"
     for event, el in iterparse(io.BytesIO(xml), events=("start", "end")):
         tag = _local(el.tag)
         if event == "start":
+            if root and el.tag != f"{{{MAIN_NS}}}worksheet":
+                raise ValueError("not a SpreadsheetML worksheet")  # Excel would call the file corrupt
+            root = False
             if tag == "sheetData":
                 in_data = True
             elif not in_data:
