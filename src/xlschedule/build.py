@@ -578,21 +578,18 @@ def build(
             on_built(built[-1])
 
     size = parallel.workers()
-    if size > 1 and len(forces) >= POOL_THRESHOLD:
-        try:
-            with parallel.pool(size, _init_worker, (schedule, mode, pw)) as pool:
-                for force in pool.map(_build_in_worker, forces, [paths[f] for f in forces], chunksize=2):
-                    record(force)
-        except BrokenProcessPool:
-            pass  # workers cannot start here: build the rest in this process
-        except _WriteFailed as exc:
-            raise OutputError(str(exc)) from None
-    for force in forces[len(built):]:
-        try:
-            _build_one(schedule, force, mode, pw, paths[force])
-        except _WriteFailed as exc:
-            raise OutputError(str(exc)) from None
-        record(force)
+    try:
+        if size > 1 and len(forces) >= POOL_THRESHOLD:
+            try:
+                with parallel.pool(size, _init_worker, (schedule, mode, pw)) as pool:
+                    for force in pool.map(_build_in_worker, forces, [paths[f] for f in forces], chunksize=2):
+                        record(force)
+            except BrokenProcessPool:
+                pass  # workers cannot start here: build the rest in this process
+        for force in forces[len(built):]:
+            record(_build_one(schedule, force, mode, pw, paths[force]))
+    except _WriteFailed as exc:
+        raise OutputError(str(exc)) from None
     return built
 
 

@@ -129,6 +129,17 @@ def _run_checks(returns: tuple[Path, ...], schedule_path: Path | None, strict: b
     return schedule, report
 
 
+def _finish(report, then: str = "") -> None:
+    """The findings' tables, a one-line summary, and the exit status: 0 all accepted, 1 any rejected."""
+    report.render(Console())
+    counts = report.to_dict()["counts"]
+    click.echo(
+        f"{counts['accepted']} of {counts['returns']} returns accepted ({counts['rejected']} rejected, "
+        f"{counts['duplicates']} duplicate); {counts['errors']} errors, {counts['warnings']} warnings.{then}"
+    )
+    sys.exit(0 if report.ok else 1)
+
+
 RETURNS_ARG = click.argument("returns", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 SCHEDULE_OPT = click.option(
     "--schedule", "schedule_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -185,14 +196,7 @@ def ingest(
         _fail(exc)
     except OSError as exc:
         _fail(OutputError(f"{exc.filename or out_path}: cannot write ({exc.strerror or exc})"))
-    report.render(Console())
-    counts = report.to_dict()["counts"]
-    click.echo(
-        f"{counts['accepted']} of {counts['returns']} returns accepted ({counts['rejected']} rejected, "
-        f"{counts['duplicates']} duplicate); {counts['errors']} errors, {counts['warnings']} warnings. "
-        f"Consolidated into {out_path}"
-    )
-    sys.exit(0 if report.ok else 1)
+    _finish(report, f" Consolidated into {out_path}")
 
 
 @main.command()
@@ -218,13 +222,7 @@ def validate(
             report.write_json(report_path)
     except XlscheduleError as exc:
         _fail(exc)
-    report.render(Console())
-    counts = report.to_dict()["counts"]
-    click.echo(
-        f"{counts['accepted']} of {counts['returns']} returns accepted; "
-        f"{counts['errors']} errors, {counts['warnings']} warnings."
-    )
-    sys.exit(0 if report.ok else 1)
+    _finish(report)
 
 
 @main.command()

@@ -193,21 +193,21 @@ def check_files(
         if on_file:
             on_file(path)
 
-    if workers < 2 or len(files) < POOL_THRESHOLD:
+    def in_this_process() -> list[Return]:
         templates = Templates(schedule)
-        for path in files:
+        for path in files[len(done):]:
             record(_guarded(path, schedule, templates, open_password), path)
         return done
+
+    if workers < 2 or len(files) < POOL_THRESHOLD:
+        return in_this_process()
     try:
         with parallel.pool(workers, _init_worker, (schedule, open_password)) as pool:
             for path, ret in zip(files, pool.map(_check_in_worker, files, chunksize=CHUNKSIZE)):
                 record(ret, path)
     except BrokenProcessPool:
         if not parallel.pools_work():
-            templates = Templates(schedule)
-            for path in files[len(done):]:
-                record(_guarded(path, schedule, templates, open_password), path)
-            return done
+            return in_this_process()
         for path in files[len(done):]:
             try:
                 with parallel.pool(1, _init_worker, (schedule, open_password)) as alone:
