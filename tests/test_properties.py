@@ -161,28 +161,37 @@ XML_PARTS = sorted(n for n in PARTS if n.endswith(".xml"))
 CONTENT_PARTS = {n for n in XML_PARTS if n.startswith("xl/worksheets/")} | {"xl/workbook.xml", "xl/sharedStrings.xml"}
 
 
-@PROPS
-@given(st.sampled_from(XML_PARTS), st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=6))
-def test_mutated_xml_inside_a_sound_zip_never_crashes_or_passes_changed(part, flips):
-    """Bytes changed inside the XML, then zipped properly: the parser and the checks see the damage."""
+def _mutated_file(part: str, flips: list[tuple[float, int]], name: str) -> Path:
     xml = bytearray(PARTS[part])
     for where, byte in flips:
         xml[int(where * len(xml))] = byte
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in PARTS.items():
-            zf.writestr(name, bytes(xml) if name == part else data)
-    path = WORK / "xml-mutated.xlsx"
+        for part_name, data in PARTS.items():
+            zf.writestr(part_name, bytes(xml) if part_name == part else data)
+    path = WORK / name
     path.write_bytes(out.getvalue())
+    return path
+
+
+@PROPS
+@given(st.sampled_from(XML_PARTS), st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(0, 255)), min_size=1, max_size=6))
+def test_mutated_xml_inside_a_sound_zip_never_crashes_or_passes_changed(part, flips):
+    """Bytes changed inside the XML, then zipped properly: the parser and the checks see the damage."""
+    path = _mutated_file(part, flips, "xml-mutated.xlsx")
     ret = check_return(path, SCHEDULE, TEMPLATES)
     if ret.status is not ReturnStatus.ACCEPTED or part not in CONTENT_PARTS:
         return  # damage to styles, theme or properties cannot change cell content
     try:
         assert locked_content_intact(path)
     except Unreadable:
-        # openpyxl refuses some damage of its own accord (a page margin that is not a number). Cells
-        # live only in sheetData: damage outside it cannot have changed them.
+        # openpyxl refuses some damage of its own accord (a page margin or a defined name that is
+        # malformed). Cells live only in a sheet's sheetData, and sheet names and states only in the
+        # workbook's sheets element: judge the damage inside those alone, which openpyxl can read.
+        opening, closing = (b"<sheets", b"</sheets>") if part == "xl/workbook.xml" else (b"<sheetData", b"</sheetData>")
         original = PARTS[part]
-        start, end = original.find(b"<sheetData"), original.find(b"</sheetData>")
-        positions = [int(where * len(original)) for where, _ in flips]
-        assert part.startswith("xl/worksheets/") and all(not start <= p < end + 12 for p in positions)
+        start, end = original.find(opening), original.find(closing) + len(closing)
+        inside = [(w, b) for w, b in flips if start <= int(w * len(original)) < end]
+        assert start >= 0
+        if inside:
+            assert locked_content_intact(_mutated_file(part, inside, "xml-mutated-content-only.xlsx"))

@@ -258,6 +258,7 @@ REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}i
 #: Rows x columns a sheet's cells may span: calamine allocates that grid. A form needs a few hundred.
 MAX_SPAN = 2_000_000
 TEXT_TYPES = {"s", "inlineStr", "str"}
+CELL_TYPES = TEXT_TYPES | {"b", "d", "e", "n"}  # ST_CellType, ECMA-376 Part 1, 18.18.11
 
 
 @dataclass
@@ -310,6 +311,10 @@ def scan_sheet(xml: bytes) -> SheetScan:
                 coord = ref or f"{get_column_letter(col)}{row}"
                 scan.max_row, scan.max_col = max(scan.max_row, row), max(scan.max_col, col)
                 cell_type = el.get("t", "n")
+                # Type and style decide how a value reads (a number or a date); readers disagree on
+                # a cell whose type or style is malformed, and Excel calls the file corrupt.
+                if cell_type not in CELL_TYPES or not el.get("s", "0").isdigit():
+                    raise ValueError(f"cell {coord} has a malformed type or style")
                 if cell_type in TEXT_TYPES:
                     scan.texts.add(coord)
             continue
@@ -319,6 +324,8 @@ def scan_sheet(xml: bytes) -> SheetScan:
             continue
         elif tag == "f":
             scan.formulas[coord] = _formula(el, coord, shared)
+        elif tag == "is" and cell_type != "inlineStr":
+            raise ValueError(f"cell {coord} holds inline text but is not typed as such")  # readers disagree
         elif tag == "v" and cell_type == "e":
             scan.errors[coord] = el.text or ""
         elif tag == "row":
@@ -379,8 +386,6 @@ def parse_sheets(package: bytes) -> dict[str, SheetSnapshot]:
             return {name: _snapshot(name, state, scans[name], wb) for name, state, _part in parts}
         finally:
             wb.close()
-    except ReadError:
-        raise
     except Exception as exc:  # noqa: BLE001 - calamine raises its own errors on damaged files
         raise ReadError(Code.NOT_A_WORKBOOK, detail=f"the workbook cannot be opened ({type(exc).__name__})") from None
 
@@ -390,7 +395,7 @@ def _snapshot(name: str, state: str, scan: SheetScan, wb) -> SheetSnapshot:
     rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
     for r, values in enumerate(rows, start=1):
         for c, value in enumerate(values, start=1):
-            if value == "" and not isinstance(value, bool):
+            if value == "":
                 continue
             if isinstance(value, float) and value.is_integer():
                 value = int(value)  # calamine reads every number as a float; 4 is 4, as openpyxl reads it
