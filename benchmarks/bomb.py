@@ -38,7 +38,8 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     from xlschedule.samples import fill, answers
-    from xlschedule.build import build_workbook, workbook_bytes
+    from xlschedule.build import build_workbook
+    from xlschedule.packager import workbook_bytes
     from xlschedule.model import Mode
     from xlschedule.schedule import load_schedule
 

@@ -68,7 +68,8 @@ def bare_values(folder: Path, out: Path) -> None:
 def make_returns(folder: Path, per_force: int) -> int:
     """`per_force` filled returns for every force, as inspectors would send them (every 10th scored 1-5)."""
     sys.path.insert(0, str(ROOT / "src"))
-    from xlschedule.build import build_workbook, workbook_bytes
+    from xlschedule.build import build_workbook
+    from xlschedule.packager import workbook_bytes
     from xlschedule.model import Mode
     from xlschedule.samples import answers, fill
     from xlschedule.schedule import load_schedule

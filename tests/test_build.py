@@ -385,7 +385,8 @@ def test_readme_starts_with_the_two_commands():
 
 def test_naming_a_reused_blank_gives_the_same_bytes_as_a_fresh_build(schedule):
     """build() names one blank per mode for each force in turn; that must equal building afresh."""
-    from xlschedule.build import _build_blank, build_workbook, name_force, workbook_bytes
+    from xlschedule.build import _build_blank, build_workbook, name_force
+    from xlschedule.packager import workbook_bytes
 
     for mode in Mode:
         reused = _build_blank(schedule, mode, None)

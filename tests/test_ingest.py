@@ -15,7 +15,8 @@ from openpyxl import load_workbook
 
 from conftest import SCHEDULE_TOML, run_cli
 from xlschedule import layout
-from xlschedule.build import build_workbook, workbook_bytes
+from xlschedule.build import build_workbook
+from xlschedule.packager import workbook_bytes
 from xlschedule.ingest import ingest
 from xlschedule.model import COVER_SHEET, META_SHEET, Mode, ReturnStatus
 from xlschedule.samples import answers

@@ -3,32 +3,24 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import os
-import tempfile
-import zipfile
 from collections.abc import Callable, Iterable
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.workbook.protection import WorkbookProtection
-from openpyxl.writer.excel import ExcelWriter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.protection import SheetProtection
 from openpyxl.worksheet.worksheet import Worksheet
 
 from . import __version__, layout, parallel
 from .errors import OutputError, ScheduleError, UsageError
+from .packager import stamp, workbook_bytes, write_atomic
 from .model import COVER_SHEET, META_SHEET, Mode, Schedule, Section, safe_filename
 from .protection import PasswordHash, hash_password
-
-#: Document timestamps and zip entry times, fixed so the same inputs give the same bytes.
-FIXED_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 # Excel's limits on list validations and their messages.
 LIST_FORMULA_MAX = 255
@@ -457,10 +449,7 @@ def _build_blank(schedule: Schedule, mode: Mode, password: PasswordHash | None) 
         wb.security.workbookSaltValue = password.salt_value
         wb.security.workbookSpinCount = password.spin_count
     wb.calculation.fullCalcOnLoad = True
-    props = wb.properties
-    props.creator = "xlschedule"
-    props.created = props.modified = FIXED_TIME.replace(tzinfo=None)
-    props.lastModifiedBy = None
+    stamp(wb)
     return wb
 
 
@@ -480,47 +469,6 @@ def name_force(wb: Workbook, schedule: Schedule, force: str) -> Workbook:
     meta.cell(rows["force"], 2).value = force
     meta.cell(rows["content_fingerprint"], 2).value = content_fingerprint(wb)
     return wb
-
-
-class _FixedTimeZip(zipfile.ZipFile):
-    """A zip whose every entry has the fixed time and a normal file mode, whenever it is written."""
-
-    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):  # type: ignore[override]
-        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
-            zinfo_or_arcname = zipfile.ZipInfo(zinfo_or_arcname, date_time=ZIP_TIME)
-            zinfo_or_arcname.compress_type = zipfile.ZIP_DEFLATED
-            zinfo_or_arcname.external_attr = 0o644 << 16
-        super().writestr(zinfo_or_arcname, data)
-
-    def write(self, filename, arcname=None, compress_type=None, compresslevel=None):  # type: ignore[override]
-        with open(filename, "rb") as fh:  # openpyxl writes each worksheet through a temporary file
-            self.writestr(arcname or os.path.basename(filename), fh.read())
-
-
-def workbook_bytes(wb: Workbook) -> bytes:
-    """Serialise with fixed document and zip entry times, so equal workbooks give equal bytes.
-
-    openpyxl's own save() stamps the time of saving, so its writer is driven directly."""
-    wb.properties.modified = FIXED_TIME.replace(tzinfo=None)
-    out = io.BytesIO()
-    with _FixedTimeZip(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-        ExcelWriter(wb, archive).write_data()
-    return out.getvalue()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temporary file beside `path` and rename it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def resolve_forces(schedule: Schedule, names: Iterable[str]) -> list[str]:

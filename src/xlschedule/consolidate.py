@@ -27,7 +27,7 @@ from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from . import layout
-from .build import FIXED_TIME, workbook_bytes, write_atomic
+from .packager import stamp, workbook_bytes, write_atomic
 from .model import Finding, Mode, Response, Return, ReturnStatus, Schedule, Section
 
 RESPONSE_COLUMNS = (
@@ -579,11 +579,8 @@ def consolidation_workbook(schedule: Schedule, returns: list[Return]) -> Workboo
     write_policy_fit(wb.create_sheet("Policy fit"), run)
     write_returns(wb.create_sheet("Returns"), run)
     write_issues(wb.create_sheet("Issues"), run)
-    props = wb.properties
-    props.creator = "xlschedule"
-    props.title = f"{schedule.schedule.title}: consolidated returns"
-    props.created = props.modified = FIXED_TIME.replace(tzinfo=None)  # same returns, same bytes
-    props.lastModifiedBy = None
+    stamp(wb)  # same returns, same bytes
+    wb.properties.title = f"{schedule.schedule.title}: consolidated returns"
     return wb
 
 

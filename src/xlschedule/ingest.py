@@ -10,7 +10,8 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from . import checks, layout, parallel
-from .build import build_workbook, workbook_bytes
+from .build import build_workbook
+from .packager import workbook_bytes
 from .model import COVER_SHEET, META_SHEET, Mode, Return, ReturnStatus, Schedule
 from .read import CellValue, ReadError, ensure_safe_xml, parse_sheets, read_workbook
 from .report import Code, Report

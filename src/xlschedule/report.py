@@ -114,7 +114,7 @@ class Report:
         }
 
     def write_json(self, path: Path) -> None:
-        from .build import write_atomic
+        from .packager import write_atomic
 
         write_atomic(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"))
 

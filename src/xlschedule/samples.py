@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from . import layout
-from .build import build_workbook, workbook_bytes, write_atomic
+from .build import build_workbook
+from .packager import workbook_bytes, write_atomic
 from .model import COVER_SHEET, Mode, Schedule
 
 Cells = Mapping[tuple[str, str], Any]  # (sheet, cell) -> value

@@ -1,0 +1,74 @@
+"""Writes workbooks to bytes and files: fixed times so equal workbooks give equal bytes, and atomic renames.
+
+Every module that saves something (blanks, samples, the consolidation, the JSON report) goes through here.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.writer.excel import ExcelWriter
+
+#: Document timestamps and zip entry times, fixed so the same inputs give the same bytes.
+FIXED_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class _FixedTimeZip(zipfile.ZipFile):
+    """A zip whose every entry has the fixed time and a normal file mode, whenever it is written."""
+
+    def writestr(  # type: ignore[override]
+        self, zinfo_or_arcname: str | zipfile.ZipInfo, data: Any, compress_type: Any = None, compresslevel: Any = None
+    ) -> None:
+        if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
+            zinfo_or_arcname = zipfile.ZipInfo(zinfo_or_arcname, date_time=ZIP_TIME)
+            zinfo_or_arcname.compress_type = zipfile.ZIP_DEFLATED
+            zinfo_or_arcname.external_attr = 0o644 << 16
+        super().writestr(zinfo_or_arcname, data)
+
+    def write(  # type: ignore[override]
+        self, filename: Any, arcname: Any = None, compress_type: Any = None, compresslevel: Any = None
+    ) -> None:
+        with open(filename, "rb") as fh:  # openpyxl writes each worksheet through a temporary file
+            self.writestr(arcname or os.path.basename(filename), fh.read())
+
+
+def stamp(wb: Workbook, creator: str = "xlschedule") -> None:
+    """Fixed document properties: the same content gives the same bytes whenever it is written."""
+    props = wb.properties
+    props.creator = creator
+    props.created = props.modified = FIXED_TIME.replace(tzinfo=None)
+    props.lastModifiedBy = None
+
+
+def workbook_bytes(wb: Workbook) -> bytes:
+    """Serialise with fixed document and zip entry times, so equal workbooks give equal bytes.
+
+    openpyxl's own save() stamps the time of saving, so its writer is driven directly."""
+    wb.properties.modified = FIXED_TIME.replace(tzinfo=None)
+    out = io.BytesIO()
+    with _FixedTimeZip(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        ExcelWriter(wb, archive).write_data()
+    return out.getvalue()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file beside `path` and rename it into place: a reader never sees half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
