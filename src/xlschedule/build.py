@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+from openpyxl.cell.cell import Cell
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.protection import SheetProtection
@@ -18,9 +18,25 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from . import __version__, layout, parallel
 from .errors import OutputError, ScheduleError, UsageError
-from .packager import stamp, workbook_bytes, write_atomic
 from .model import COVER_SHEET, META_SHEET, Mode, Schedule, Section, safe_filename
+from .packager import stamp, workbook_bytes, write_atomic
 from .protection import PasswordHash, hash_password
+from .styles import (
+    BAND_FILL,
+    BOLD,
+    BOX,
+    HEADER_FILL,
+    HEADER_FONT,
+    INPUT_FILL,
+    ITALIC,
+    TITLE_FONT,
+    UNLOCKED,
+    UNUSED_FILL,
+    WRAP,
+    row_height,
+    text_height,
+    wrapped_lines,
+)
 
 # Excel's limits on list validations and their messages.
 LIST_FORMULA_MAX = 255
@@ -28,21 +44,15 @@ TITLE_MAX = 32
 PROMPT_MAX = 255
 ERROR_MAX = 225
 
-INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
-HEADER_FILL = PatternFill("solid", fgColor="1F3864")
-JUDGMENT_FILL = PatternFill("solid", fgColor="DDEBF7")
-UNUSED_FILL = PatternFill("solid", fgColor="E7E6E6")
-THIN = Side(style="thin", color="808080")
-BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-WRAP = Alignment(wrap_text=True, vertical="top")
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-TITLE_FONT = Font(bold=True, size=14)
-BOLD = Font(bold=True)
-UNLOCKED = Protection(locked=False)
-
+#: Judgment and item rows start this tall, so there is room to write evidence.
 EVIDENCE_ROW_HEIGHT = 75.0
-CHARS_PER_LINE = 70  # of the item text column at its width
-LINE_HEIGHT = 15.0
+STEP_BLOCK_ROW_HEIGHT = 45.0
+#: Column widths of a section sheet.
+REF_WIDTH, TEXT_WIDTH, SCORE_WIDTH = 9, 60, 14
+EVIDENCE_WIDTH = {True: 80, False: 90}  # scored, narrative
+COVER_WIDTHS = (24, 100)
+#: Below this many workbooks, starting worker processes costs more than it saves.
+POOL_THRESHOLD = 8
 
 
 @dataclass(frozen=True)
@@ -51,9 +61,50 @@ class Built:
     path: Path
 
 
+@dataclass
+class BuildResult:
+    """What one build wrote: the mode, whether a password protects it, and each force's workbook."""
+
+    mode: Mode
+    out_dir: Path
+    protected: bool
+    workbooks: list[Built] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.workbooks)
+
+    def summary(self, schedule: Schedule) -> str:
+        noun = "workbook" if self.count == 1 else "workbooks"
+        protected = "password-protected" if self.protected else "protected"
+        return (
+            f"Built {self.count} {protected} {noun} ({self.mode.value}, schedule {schedule.schedule.id} "
+            f"v{schedule.schedule.version}) in {self.out_dir}"
+        )
+
+
+# --- validations -----------------------------------------------------------------------------
+
+
 def quote_sheet(name: str) -> str:
     """A sheet name as a formula reference: 'It''s here'."""
     return "'" + name.replace("'", "''") + "'"
+
+
+def _fit(text: str, limit: int, what: str) -> str:
+    if len(text) > limit:
+        raise ScheduleError(f"the {what} {text!r} is {len(text)} characters; Excel allows {limit}. Shorten it.")
+    return text
+
+
+def _validation(kind: str, title: str, prompt: str, error_title: str, error: str, **criteria: str) -> DataValidation:
+    """A validation with a stop alert and an input message, its texts held to Excel's limits."""
+    return DataValidation(
+        type=kind, allow_blank=True, showErrorMessage=True, errorStyle="stop", showInputMessage=True,
+        promptTitle=_fit(title, TITLE_MAX, "prompt title"), prompt=_fit(prompt, PROMPT_MAX, "prompt"),
+        errorTitle=_fit(error_title, TITLE_MAX, "error title"), error=_fit(error, ERROR_MAX, "error message"),
+        **criteria,
+    )
 
 
 def list_validation(options: list[str], prompt_title: str, prompt: str, error: str) -> DataValidation:
@@ -63,25 +114,9 @@ def list_validation(options: list[str], prompt_title: str, prompt: str, error: s
         raise ScheduleError(
             f"the options {options} make a list of {len(formula)} characters; Excel allows {LIST_FORMULA_MAX}"
         )
-    return DataValidation(
-        type="list",
-        formula1=formula,
-        allow_blank=True,
-        showDropDown=False,  # openpyxl's name is inverted: False shows the arrow
-        showErrorMessage=True,
-        errorStyle="stop",
-        showInputMessage=True,
-        promptTitle=_fit(prompt_title, TITLE_MAX, "prompt title"),
-        prompt=_fit(prompt, PROMPT_MAX, "prompt"),
-        errorTitle=_fit("Not one of the options", TITLE_MAX, "error title"),
-        error=_fit(error, ERROR_MAX, "error message"),
-    )
-
-
-def _fit(text: str, limit: int, what: str) -> str:
-    if len(text) > limit:
-        raise ScheduleError(f"the {what} {text!r} is {len(text)} characters; Excel allows {limit}. Shorten it.")
-    return text
+    dv = _validation("list", prompt_title, prompt, "Not one of the options", error, formula1=formula)
+    dv.showDropDown = False  # openpyxl's name is inverted: False shows the arrow
+    return dv
 
 
 def score_prompt(schedule: Schedule, mode: Mode) -> str:
@@ -92,27 +127,53 @@ def score_prompt(schedule: Schedule, mode: Mode) -> str:
     return spec.prompt
 
 
+def _pick_one(options: list[str]) -> str:
+    return f"Pick one of {', '.join(options)} from the list, or clear the cell if not yet assessed."
+
+
 def score_validation(schedule: Schedule, mode: Mode) -> DataValidation:
     options = schedule.options(mode)
-    return list_validation(
-        options,
-        f"Score: {schedule.modes[mode].title}",
-        score_prompt(schedule, mode),
-        f"Pick one of {', '.join(options)} from the list, or clear the cell if not yet assessed.",
-    )
+    title = f"Score: {schedule.modes[mode].title}"
+    return list_validation(options, title, score_prompt(schedule, mode), _pick_one(options))
 
 
 def policy_validation(schedule: Schedule) -> DataValidation:
     options = schedule.policy_fit_options()
-    return list_validation(
-        options,
-        "Policy fit",
-        f"{schedule.policy_fit.question} {' / '.join(options)}.",
-        f"Pick one of {', '.join(options)} from the list, or clear the cell if not yet assessed.",
-    )
+    prompt = f"{schedule.policy_fit.question} {' / '.join(options)}."
+    return list_validation(options, "Policy fit", prompt, _pick_one(options))
 
 
-def _input(cell) -> None:
+def _excel_date(day: date) -> str:
+    return f"DATE({day.year},{day.month},{day.day})"
+
+
+def cover_validations() -> dict[str, DataValidation]:
+    """The cover's three inputs: a short reference, a name, a date in the accepted range."""
+    first, last = layout.COVER_DATE_FIRST, layout.COVER_DATE_LAST
+    ref_max, who_max = layout.RETURN_REF_MAX, layout.INSPECTOR_MAX
+    return {
+        "return_ref": _validation(
+            "textLength", "Return reference", "Your reference for this return, e.g. the case number audited.",
+            "Reference too long", f"Keep the reference to {ref_max} characters or fewer.",
+            operator="between", formula1="1", formula2=str(ref_max),
+        ),
+        "inspector": _validation(
+            "textLength", "Inspector", "The name of the inspector completing this return.",
+            "Name too long", f"Keep the name to {who_max} characters or fewer.",
+            operator="between", formula1="1", formula2=str(who_max),
+        ),
+        "date": _validation(
+            "date", "Date of audit", "The date of the audit, e.g. 2026-11-26.",
+            "Not a date", f"Type a date between {first.year} and {last.year}, e.g. 2026-11-26.",
+            operator="between", formula1=_excel_date(first), formula2=_excel_date(last),
+        ),
+    }
+
+
+# --- cell styling ----------------------------------------------------------------------------
+
+
+def _input(cell: Cell) -> None:
     cell.fill = INPUT_FILL
     cell.border = BOX
     cell.alignment = WRAP
@@ -125,11 +186,6 @@ def _header(ws: Worksheet, row: int, labels: list[str | None]) -> None:
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = WRAP
-
-
-def _text_height(text: str, chars_per_line: int = CHARS_PER_LINE) -> float:
-    lines = max(1, -(-len(text) // chars_per_line))
-    return lines * LINE_HEIGHT + 4
 
 
 def _protect(ws: Worksheet, pw: PasswordHash | None) -> None:
@@ -161,64 +217,57 @@ def _print_setup(ws: Worksheet, schedule: Schedule, title_rows: str | None) -> N
     ws.oddFooter.right.text = "Page &P of &N"
 
 
+# --- the cover -------------------------------------------------------------------------------
+
+
 def _write_cover(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
+    ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = COVER_WIDTHS
     info = schedule.schedule
-    ws.column_dimensions["A"].width = 24
-    ws.column_dimensions["B"].width = 100
     ws["A1"] = info.title
     ws["A1"].font = TITLE_FONT
     ws["A2"] = info.inspection
     ws["A2"].font = BOLD
+    _cover_fields(ws, schedule, mode)
+    for name, dv in cover_validations().items():
+        dv.add(layout.cover_cell(name))
+        ws.add_data_validation(dv)
+    _cover_instructions(ws, schedule, mode)
+
+
+def _scoring_text(schedule: Schedule, mode: Mode) -> str:
     spec = schedule.modes[mode]
-    if spec.options:
-        choices = ", ".join(f"{o} ({spec.labels[o]})" if o in spec.labels else o for o in schedule.options(mode))
-        scoring = f"{spec.title}: {choices}"
-    else:
-        scoring = f"{spec.title}: no scores, evidence only"
-    fixed = {
-        "force": ("Force", None),  # named by name_force
+    if not spec.options:
+        return f"{spec.title}: no scores, evidence only"
+    choices = ", ".join(f"{o} ({spec.labels[o]})" if o in spec.labels else o for o in schedule.options(mode))
+    return f"{spec.title}: {choices}"
+
+
+def _cover_fields(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
+    """Label and value of each cover field; the inputs styled as inputs. The force is named by name_force."""
+    info = schedule.schedule
+    fields: dict[str, tuple[str, object]] = {
+        "force": ("Force", None),
         "inspection": ("Inspection", info.inspection),
-        "mode": ("Scoring", scoring),
+        "mode": ("Scoring", _scoring_text(schedule, mode)),
         "marking": ("Protective marking", info.protective_marking),
         "return_ref": ("Return reference", None),
         "inspector": ("Inspector", None),
         "date": ("Date of audit", None),
         "completion": ("Completion so far", _completion_formula(schedule, mode)),
     }
-    for field, (label, value) in fixed.items():
-        row = layout.COVER_ROWS[field]
-        ws[f"{layout.COVER_LABEL_COL}{row}"] = label
-        ws[f"{layout.COVER_LABEL_COL}{row}"].font = BOLD
-        cell = ws[layout.cover_cell(field)]
-        cell.value = value
-        cell.alignment = WRAP
-        if field in layout.COVER_INPUTS:
+    for name, (label, value) in fields.items():
+        label_cell = ws[f"{layout.COVER_LABEL_COL}{layout.COVER_ROWS[name]}"]
+        label_cell.value, label_cell.font = label, BOLD
+        cell = ws[layout.cover_cell(name)]
+        cell.value, cell.alignment = value, WRAP
+        if name in layout.COVER_INPUTS:
             _input(cell)
     ws[layout.cover_cell("date")].number_format = "yyyy-mm-dd"
     ws[layout.cover_cell("completion")].number_format = "0%"
 
-    ref_dv = DataValidation(
-        type="textLength", operator="between", formula1="1", formula2="100", allow_blank=True,
-        showErrorMessage=True, errorStyle="stop", showInputMessage=True,
-        promptTitle="Return reference", prompt="Your reference for this return, e.g. the case number audited.",
-        errorTitle="Reference too long", error="Keep the reference to 100 characters or fewer.",
-    )
-    who_dv = DataValidation(
-        type="textLength", operator="between", formula1="1", formula2="200", allow_blank=True,
-        showErrorMessage=True, errorStyle="stop", showInputMessage=True,
-        promptTitle="Inspector", prompt="The name of the inspector completing this return.",
-        errorTitle="Name too long", error="Keep the name to 200 characters or fewer.",
-    )
-    date_dv = DataValidation(
-        type="date", operator="between", formula1="DATE(2000,1,1)", formula2="DATE(2099,12,31)",
-        allow_blank=True, showErrorMessage=True, errorStyle="stop", showInputMessage=True,
-        promptTitle="Date of audit", prompt="The date of the audit, e.g. 2026-11-26.",
-        errorTitle="Not a date", error="Type a date between 2000 and 2099, e.g. 2026-11-26.",
-    )
-    for dv, field in ((ref_dv, "return_ref"), (who_dv, "inspector"), (date_dv, "date")):
-        dv.add(layout.cover_cell(field))
-        ws.add_data_validation(dv)
 
+def _cover_instructions(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
+    """How to complete the workbook, then the schedule's own introduction, one merged row per paragraph."""
     intro = schedule.introduction
     lines: list[tuple[str, bool]] = [("How to complete this workbook", True)]
     lines += [(t, False) for t in _how_to(schedule, mode)]
@@ -228,14 +277,12 @@ def _write_cover(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
         lines += [(area.title, True), (area.description, False)]
     for offset, (text, bold) in enumerate(lines):
         cell = ws.cell(row=layout.COVER_INSTRUCTIONS_ROW + offset, column=1, value=text)
-        ws.merge_cells(
-            start_row=cell.row, start_column=1, end_row=cell.row, end_column=2
-        )
+        ws.merge_cells(start_row=cell.row, start_column=1, end_row=cell.row, end_column=2)
         cell.alignment = WRAP
         if bold:
             cell.font = BOLD
         else:
-            ws.row_dimensions[cell.row].height = _text_height(text, 120)
+            ws.row_dimensions[cell.row].height = text_height(text, sum(COVER_WIDTHS))
 
 
 def _how_to(schedule: Schedule, mode: Mode) -> list[str]:
@@ -266,83 +313,93 @@ def _how_to(schedule: Schedule, mode: Mode) -> list[str]:
 
 
 def _completion_formula(schedule: Schedule, mode: Mode) -> str:
+    """The share of answer cells filled in, over every section sheet."""
     cells = layout.answer_cells(schedule, mode)
-    refs: list[str] = []
-    for section in schedule.sections:
-        mine = [c.cell for c in cells if c.sheet == section.sheet]
-        judgment, items = mine[0], mine[1:]
-        refs.append(f"{quote_sheet(section.sheet)}!{judgment}")
-        refs.append(f"{quote_sheet(section.sheet)}!{items[0]}:{items[-1]}")
+    refs = [
+        f"{quote_sheet(section.sheet)}!{cell_range}"
+        for section in schedule.sections
+        for cell_range in layout.cell_ranges([c.cell for c in cells if c.sheet == section.sheet])
+    ]
     return f"=COUNTA({','.join(refs)})/{len(cells)}"
 
 
-def _write_section(
-    ws: Worksheet, schedule: Schedule, section: Section, mode: Mode
-) -> None:
+# --- section sheets --------------------------------------------------------------------------
+
+
+def _write_section(ws: Worksheet, schedule: Schedule, section: Section, mode: Mode) -> None:
+    widths = _section_widths(ws, mode)
+    _section_heading(ws, section, mode, sum(widths[1:]))
+    _section_headers(ws, mode)
+    _judgment_row(ws, section, mode)
+    _item_rows(ws, section, mode)
+    _section_inputs(ws, schedule, section, mode)
+    if section is schedule.overall:
+        _write_steps_block(ws, schedule, mode)
+    _print_setup(ws, schedule, f"{layout.ITEM_HEADER_ROW}:{layout.ITEM_HEADER_ROW}")
+
+
+def _section_widths(ws: Worksheet, mode: Mode) -> list[float]:
+    """Sets the columns' widths; returns them left to right."""
     cols = layout.columns(mode)
-    widths = {cols.ref: 9, cols.text: 60, cols.evidence: 80 if cols.score else 90}
-    if cols.score:
-        widths |= {cols.score: 14, cols.policy: 14}
+    widths = {cols.ref: REF_WIDTH, cols.text: TEXT_WIDTH}
+    if cols.score and cols.policy:
+        widths |= {cols.score: SCORE_WIDTH, cols.policy: SCORE_WIDTH}
+    widths[cols.evidence] = EVIDENCE_WIDTH[cols.score is not None]
     for col, width in widths.items():
         ws.column_dimensions[col].width = width
-    last = cols.last
+    return list(widths.values())
 
+
+def _section_heading(ws: Worksheet, section: Section, mode: Mode, text_width: float) -> None:
+    """Title (and the schedule's heading beside it), then the indicator and guidance across the sheet."""
+    last = layout.columns(mode).last
     ws[f"A{layout.TITLE_ROW}"] = section.label
     ws[f"A{layout.TITLE_ROW}"].font = TITLE_FONT
     if section.heading:
         ws[f"B{layout.TITLE_ROW}"] = section.heading
-        ws[f"B{layout.TITLE_ROW}"].font = Font(italic=True)
-    ws[f"A{layout.INDICATOR_ROW}"] = "Indicator"
-    ws[f"A{layout.INDICATOR_ROW}"].font = BOLD
-    ws[f"B{layout.INDICATOR_ROW}"] = section.indicator
-    ws.merge_cells(f"B{layout.INDICATOR_ROW}:{last}{layout.INDICATOR_ROW}")
-    ws[f"B{layout.INDICATOR_ROW}"].alignment = WRAP
-    ws.row_dimensions[layout.INDICATOR_ROW].height = _text_height(section.indicator, 150)
+        ws[f"B{layout.TITLE_ROW}"].font = ITALIC
     guidance = section.guidance or (
         "Assess each item below against the evidence in this case, then give the judgment on the indicator."
     )
-    ws[f"A{layout.GUIDANCE_ROW}"] = "Guidance"
-    ws[f"A{layout.GUIDANCE_ROW}"].font = BOLD
-    ws[f"B{layout.GUIDANCE_ROW}"] = guidance
-    ws.merge_cells(f"B{layout.GUIDANCE_ROW}:{last}{layout.GUIDANCE_ROW}")
-    ws[f"B{layout.GUIDANCE_ROW}"].alignment = WRAP
-    ws.row_dimensions[layout.GUIDANCE_ROW].height = _text_height(guidance, 150)
+    for row, label, text in ((layout.INDICATOR_ROW, "Indicator", section.indicator),
+                             (layout.GUIDANCE_ROW, "Guidance", guidance)):
+        ws[f"A{row}"] = label
+        ws[f"A{row}"].font = BOLD
+        ws[f"B{row}"] = text
+        ws[f"B{row}"].alignment = WRAP
+        ws.merge_cells(f"B{row}:{last}{row}")
+        ws.row_dimensions[row].height = text_height(text, text_width)
 
-    judgment_headers: list[str | None] = ["Ref", "Judgment on the indicator"]
-    item_headers: list[str | None] = ["Ref", "What we might expect to see"]
-    if cols.score:
-        judgment_headers += ["Score", "Policy fit", "Summary evidence"]
-        item_headers += ["Score", None, "Evidence"]
+
+def _section_headers(ws: Worksheet, mode: Mode) -> None:
+    judgment: list[str | None] = ["Ref", "Judgment on the indicator"]
+    items: list[str | None] = ["Ref", "What we might expect to see"]
+    if layout.columns(mode).score:
+        judgment += ["Score", "Policy fit", "Summary evidence"]
+        items += ["Score", None, "Evidence"]
     else:
-        judgment_headers += ["Summary evidence"]
-        item_headers += ["Evidence"]
-    _header(ws, layout.JUDGMENT_HEADER_ROW, judgment_headers)
-    _header(ws, layout.ITEM_HEADER_ROW, item_headers)
+        judgment += ["Summary evidence"]
+        items += ["Evidence"]
+    _header(ws, layout.JUDGMENT_HEADER_ROW, judgment)
+    _header(ws, layout.ITEM_HEADER_ROW, items)
 
+
+def _judgment_row(ws: Worksheet, section: Section, mode: Mode) -> None:
+    cols = layout.columns(mode)
     row = layout.JUDGMENT_ROW
-    ws[f"{cols.ref}{row}"] = section.judgment_ref
     what = "step" if section.number is not None else "section"
-    ws[f"{cols.text}{row}"] = (
-        f"Overall judgment for this {what}: how well does the force meet the indicator above?"
-        if cols.score
-        else f"Summary for this {what}: how well does the force meet the indicator above?"
-    )
+    ask = "Overall judgment" if cols.score else "Summary"
+    ws[f"{cols.ref}{row}"] = section.judgment_ref
+    ws[f"{cols.text}{row}"] = f"{ask} for this {what}: how well does the force meet the indicator above?"
     for col in (cols.ref, cols.text):
-        ws[f"{col}{row}"].fill = JUDGMENT_FILL
+        ws[f"{col}{row}"].fill = BAND_FILL
         ws[f"{col}{row}"].font = BOLD
         ws[f"{col}{row}"].alignment = WRAP
     ws.row_dimensions[row].height = EVIDENCE_ROW_HEIGHT
 
-    score_dv = policy_dv = None
-    if cols.score:
-        score_dv = score_validation(schedule, mode)
-        policy_dv = policy_validation(schedule)
-        policy_dv.add(f"{cols.policy}{row}")
-    for cell in layout.section_inputs(section, mode):
-        _input(ws[cell.cell])
-        if cell.kind == "score":
-            score_dv.add(cell.cell)
 
+def _item_rows(ws: Worksheet, section: Section, mode: Mode) -> None:
+    cols = layout.columns(mode)
     for i, item in enumerate(section.items):
         r = layout.item_row(i)
         ws[f"{cols.ref}{r}"] = item.ref
@@ -351,22 +408,27 @@ def _write_section(
         ws[f"{cols.text}{r}"].alignment = WRAP
         if cols.policy:
             ws[f"{cols.policy}{r}"].fill = UNUSED_FILL
-        ws.row_dimensions[r].height = max(EVIDENCE_ROW_HEIGHT, _text_height(item.text))
+        ws.row_dimensions[r].height = max(EVIDENCE_ROW_HEIGHT, row_height(wrapped_lines(item.text, TEXT_WIDTH)))
 
-    if section is schedule.overall:
-        _write_steps_block(ws, schedule, mode)
 
-    for dv in (score_dv, policy_dv):
-        if dv is not None:
-            ws.add_data_validation(dv)
-    _print_setup(ws, schedule, f"{layout.ITEM_HEADER_ROW}:{layout.ITEM_HEADER_ROW}")
+def _section_inputs(ws: Worksheet, schedule: Schedule, section: Section, mode: Mode) -> None:
+    """Unlock and style every input cell; dropdowns on the score and policy-fit cells."""
+    validations: dict[str, DataValidation] = {}
+    if mode is not Mode.NARRATIVE:
+        validations = {"score": score_validation(schedule, mode), "policy": policy_validation(schedule)}
+    for cell in layout.section_inputs(section, mode):
+        _input(ws[cell.cell])
+        if cell.kind in validations:
+            validations[cell.kind].add(cell.cell)
+    for dv in validations.values():
+        ws.add_data_validation(dv)
 
 
 def _write_steps_block(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
     """On the overall sheet: the judgments already given on every other sheet, pulled in by formula."""
     cols = layout.columns(mode)
     start = layout.steps_block_start(schedule.overall)
-    headers = ["Ref", "Judgments already given on the other sheets (filled in automatically)"]
+    headers: list[str | None] = ["Ref", "Judgments already given on the other sheets (filled in automatically)"]
     headers += ["Score", "Policy fit", "Summary evidence"] if cols.score else ["Summary evidence"]
     _header(ws, start - 1, headers)
     ws.row_dimensions[start - 1].height = 30.0
@@ -383,14 +445,36 @@ def _write_steps_block(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
             cell.value = f'=IF({source}="","",{source})'
             cell.alignment = WRAP
             cell.border = BOX
-        ws.row_dimensions[r].height = 45.0
+        ws.row_dimensions[r].height = STEP_BLOCK_ROW_HEIGHT
+
+
+# --- metadata and the whole workbook ---------------------------------------------------------
+
+
+def metadata(schedule: Schedule, mode: Mode) -> dict[str, str]:
+    """What the hidden sheet records; name_force fills in the force and the content fingerprint."""
+    return {
+        "format": layout.META_FORMAT,
+        "layout_version": str(layout.LAYOUT_VERSION),
+        "schedule_id": schedule.schedule.id,
+        "schedule_version": schedule.schedule.version,
+        "schedule_fingerprint": schedule.fingerprint,
+        "force": "",
+        "mode": mode.value,
+        "tool_version": __version__,
+        "content_fingerprint": "",
+    }
 
 
 def _write_meta(ws: Worksheet, entries: dict[str, str]) -> None:
-    for row, (key, value) in enumerate(entries.items(), start=1):
-        ws.cell(row=row, column=1, value=key)
-        ws.cell(row=row, column=2, value=value)
+    for key, value in entries.items():
+        _set_meta(ws, key, value)
+        ws[f"{layout.META_KEY_COL}{layout.meta_row(key)}"] = key
     ws.sheet_state = "veryHidden"
+
+
+def _set_meta(ws: Worksheet, key: str, value: str) -> None:
+    ws[f"{layout.META_VALUE_COL}{layout.meta_row(key)}"] = value
 
 
 def content_fingerprint(wb: Workbook) -> str:
@@ -406,20 +490,6 @@ def content_fingerprint(wb: Workbook) -> str:
     return digest.hexdigest()
 
 
-def metadata(schedule: Schedule, mode: Mode) -> dict[str, str]:
-    """What the hidden sheet records; name_force fills in the force and the content fingerprint."""
-    return {
-        "format": "xlschedule-return",
-        "layout_version": str(layout.LAYOUT_VERSION),
-        "schedule_id": schedule.schedule.id,
-        "schedule_version": schedule.schedule.version,
-        "schedule_fingerprint": schedule.fingerprint,
-        "force": "",
-        "mode": mode.value,
-        "tool_version": __version__,
-    }
-
-
 def build_workbook(
     schedule: Schedule, force: str, mode: Mode, password: PasswordHash | None = None
 ) -> Workbook:
@@ -431,26 +501,30 @@ def _build_blank(schedule: Schedule, mode: Mode, password: PasswordHash | None) 
     """Everything that is the same for every force; name_force adds the rest."""
     wb = Workbook()
     cover = wb.active
+    assert cover is not None  # a new workbook has one sheet
     cover.title = COVER_SHEET
     _write_cover(cover, schedule, mode)
     _print_setup(cover, schedule, None)
     for section in schedule.sections:
         _write_section(wb.create_sheet(section.sheet), schedule, section, mode)
-    _write_meta(wb.create_sheet(META_SHEET), {**metadata(schedule, mode), "content_fingerprint": ""})
-
+    _write_meta(wb.create_sheet(META_SHEET), metadata(schedule, mode))
     for ws in wb.worksheets:
         _protect(ws, password)
         ws.sheet_view.tabSelected = ws is cover
     wb.active = 0
-    wb.security = WorkbookProtection(lockStructure=True)
-    if password is not None:
-        wb.security.workbookAlgorithmName = password.algorithm
-        wb.security.workbookHashValue = password.hash_value
-        wb.security.workbookSaltValue = password.salt_value
-        wb.security.workbookSpinCount = password.spin_count
+    _lock_structure(wb, password)
     wb.calculation.fullCalcOnLoad = True
     stamp(wb)
     return wb
+
+
+def _lock_structure(wb: Workbook, pw: PasswordHash | None) -> None:
+    wb.security = WorkbookProtection(lockStructure=True)
+    if pw is not None:
+        wb.security.workbookAlgorithmName = pw.algorithm
+        wb.security.workbookHashValue = pw.hash_value
+        wb.security.workbookSaltValue = pw.salt_value
+        wb.security.workbookSpinCount = pw.spin_count
 
 
 def name_force(wb: Workbook, schedule: Schedule, force: str) -> Workbook:
@@ -465,14 +539,21 @@ def name_force(wb: Workbook, schedule: Schedule, force: str) -> Workbook:
             ws.oddFooter.left.text = force.replace("&", "&&")
     wb.properties.title = f"{schedule.schedule.title}: {force}"
     meta = wb[META_SHEET]
-    rows = {meta.cell(row, 1).value: row for row in range(1, meta.max_row + 1)}
-    meta.cell(rows["force"], 2).value = force
-    meta.cell(rows["content_fingerprint"], 2).value = content_fingerprint(wb)
+    _set_meta(meta, "force", force)
+    _set_meta(meta, "content_fingerprint", content_fingerprint(wb))
     return wb
 
 
-def resolve_forces(schedule: Schedule, names: Iterable[str]) -> list[str]:
-    """Match requested force names to the schedule's, ignoring case; unknown names are a usage error."""
+# --- building many ---------------------------------------------------------------------------
+
+
+def resolve_forces(schedule: Schedule, names: Iterable[str] | None) -> list[str]:
+    """The schedule's spelling of each requested force (case ignored), or every force when none is named.
+
+    An unknown name is a usage error: a workbook for a force the schedule does not know would be rejected
+    by ingest."""
+    if not names:
+        return list(schedule.forces.names)
     known = {f.casefold(): f for f in schedule.forces.names}
     chosen: list[str] = []
     for name in names:
@@ -499,76 +580,63 @@ def output_paths(forces: list[str], out_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def build(
-    schedule: Schedule,
-    out_dir: Path,
-    forces: list[str] | None = None,
-    mode: Mode | None = None,
-    password: str | None = None,
-    on_built: Callable[[Built], None] | None = None,
-) -> list[Built]:
-    """Build a workbook per force into `out_dir`. Returns what was written, in force order."""
-    mode = mode or schedule.schedule.default_mode
-    forces = forces if forces else list(schedule.forces.names)
-    paths = output_paths(forces, out_dir)
+def _output_folder(out_dir: Path) -> None:
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
     if not os.access(out_dir, os.W_OK):
         raise OutputError(f"{out_dir}: the output folder is not writable; choose another with --out")
-    pw = hash_password(password) if password else None  # once: 100,000 SHA-512 rounds are slow
-    built: list[Built] = []
 
-    def record(force: str) -> None:
-        built.append(Built(force, paths[force]))
-        if on_built:
-            on_built(built[-1])
 
-    size = parallel.workers()
+def build(
+    schedule: Schedule,
+    out_dir: Path,
+    forces: Iterable[str] | None = None,
+    mode: Mode | str | None = None,
+    password: str | None = None,
+    on_built: Callable[[Built], None] | None = None,
+) -> BuildResult:
+    """Build a workbook per force into `out_dir`, in force order.
+
+    `forces` are matched to the schedule's names ignoring case (default: every force); `mode` defaults
+    to the schedule's default_mode. Raises UsageError for an unknown force or mode, OutputError when
+    the folder or a file cannot be written."""
     try:
-        if size > 1 and len(forces) >= POOL_THRESHOLD:
-            try:
-                with parallel.pool(size, _init_worker, (schedule, mode, pw)) as pool:
-                    for force in pool.map(_build_in_worker, forces, [paths[f] for f in forces], chunksize=2):
-                        record(force)
-            except BrokenProcessPool:
-                pass  # workers cannot start here: build the rest in this process
-        for force in forces[len(built):]:
-            record(_build_one(schedule, force, mode, pw, paths[force]))
-    except _WriteFailed as exc:
-        raise OutputError(str(exc)) from None
-    return built
+        the_mode = Mode(mode) if mode else schedule.schedule.default_mode
+    except ValueError:
+        raise UsageError(f"mode {mode!r} is not one of {', '.join(m.value for m in Mode)}") from None
+    chosen = resolve_forces(schedule, forces)
+    paths = output_paths(chosen, out_dir)
+    _output_folder(out_dir)
+    pw = hash_password(password) if password else None  # once: 100,000 SHA-512 rounds are slow
+    result = BuildResult(mode=the_mode, out_dir=out_dir, protected=pw is not None)
+
+    def record(force: str, _done: str) -> None:
+        result.workbooks.append(Built(force, paths[force]))
+        if on_built:
+            on_built(result.workbooks[-1])
+
+    parallel.run(
+        [(force, paths[force]) for force in chosen], _build_one, _Builder, (schedule, the_mode, pw),
+        threshold=POOL_THRESHOLD, chunksize=2, on_result=lambda item, done: record(item[0], done),
+    )
+    return result
 
 
-#: Below this many workbooks, starting worker processes costs more than it saves.
-POOL_THRESHOLD = 8
-_worker: dict[str, object] = {}
+class _Builder:
+    """One process's builder: the blank is built once, then named for each force."""
+
+    def __init__(self, schedule: Schedule, mode: Mode, pw: PasswordHash | None) -> None:
+        self.schedule = schedule
+        self.blank = _build_blank(schedule, mode, pw)
 
 
-class _WriteFailed(Exception):
-    """A workbook could not be written (picklable, unlike OutputError's click-facing cousin)."""
-
-
-_blanks: dict[tuple[str, Mode, PasswordHash | None], Workbook] = {}
-
-
-def _build_one(schedule: Schedule, force: str, mode: Mode, pw: PasswordHash | None, path: Path) -> str:
-    key = (schedule.fingerprint, mode, pw)
-    if key not in _blanks:
-        _blanks.clear()
-        _blanks[key] = _build_blank(schedule, mode, pw)
-    data = workbook_bytes(name_force(_blanks[key], schedule, force))
+def _build_one(builder: _Builder, job: tuple[str, Path]) -> str:
+    force, path = job
+    data = workbook_bytes(name_force(builder.blank, builder.schedule, force))
     try:
         write_atomic(path, data)
     except OSError as exc:
-        raise _WriteFailed(f"{path}: cannot write the workbook ({exc.strerror or exc})") from None
+        raise OutputError(f"{path}: cannot write the workbook ({exc.strerror or exc})") from None
     return force
-
-
-def _init_worker(schedule: Schedule, mode: Mode, pw: PasswordHash | None) -> None:
-    _worker.update(schedule=schedule, mode=mode, pw=pw)
-
-
-def _build_in_worker(force: str, path: Path) -> str:
-    return _build_one(_worker["schedule"], force, _worker["mode"], _worker["pw"], path)  # type: ignore[arg-type]

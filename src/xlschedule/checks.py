@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 from . import layout
+from .codes import Code
 from .model import COVER_SHEET, META_SHEET, Finding, Mode, Response, Schedule, Section
 from .read import CellValue, SheetSnapshot, WorkbookSnapshot, as_text
-from .report import Code
 
 #: Keep a return's report readable: past this many locked-cell findings on one sheet, say "and N more".
 MAX_CELL_FINDINGS = 10
@@ -36,7 +36,7 @@ def check_meta(file: str, snap: WorkbookSnapshot, schedule: Schedule) -> Iterato
     if meta is None:
         yield Code.NOT_XLSCHEDULE.finding(file, detail=f"it has no hidden '{META_SHEET}' sheet")
         return
-    if meta.get("format") != "xlschedule-return":
+    if meta.get("format") != layout.META_FORMAT:
         yield Code.NOT_XLSCHEDULE.finding(file, sheet=META_SHEET, detail="its hidden sheet is not xlschedule's")
         return
     info = schedule.schedule
@@ -46,7 +46,7 @@ def check_meta(file: str, snap: WorkbookSnapshot, schedule: Schedule) -> Iterato
         built = f"{meta.get('schedule_id')} version {meta.get('schedule_version')}"
         if meta.get("schedule_version") == info.version and meta.get("schedule_id") == info.id:
             built += " (but with different content)"
-        yield Code.OTHER_SCHEDULE.finding(
+        yield Code.OTHER_SCHEDULE_VERSION.finding(
             file, sheet=META_SHEET, built=built, current=f"{info.id} version {info.version}",
             force=meta.get("force") or "your force",
         )
@@ -78,7 +78,7 @@ def check_rows(file: str, sheet: SheetSnapshot, section: Section, mode: Mode, fo
             continue
         where = found_at.get(item.ref)
         found = f"it is on row {where[1:]}" if where else "it is not found"
-        yield Code.ROWS_CHANGED.finding(
+        yield Code.ROWS_INSERTED_OR_DELETED.finding(
             file, sheet=sheet.name, cell=f"{col}{expected}", ref=item.ref, expected=expected, found=found, force=force
         )
         return
@@ -112,10 +112,10 @@ def check_locked(
         problems.append((coord, "something was typed into it"))
     problems.sort(key=lambda p: _cell_order(p[0]))
     for coord, how in problems[:MAX_CELL_FINDINGS]:
-        code = Code.FORCE_CHANGED if (sheet.name, coord) == (COVER_SHEET, layout.cover_cell("force")) else Code.LOCKED_CHANGED
+        code = Code.FORCE_CHANGED if (sheet.name, coord) == (COVER_SHEET, layout.cover_cell("force")) else Code.LOCKED_CELL_CHANGED
         yield code.finding(file, sheet=sheet.name, cell=coord, how=how, force=force)
     if len(problems) > MAX_CELL_FINDINGS:
-        yield Code.LOCKED_CHANGED.finding(
+        yield Code.LOCKED_CELL_CHANGED.finding(
             file, sheet=sheet.name, how=f"and {len(problems) - MAX_CELL_FINDINGS} more locked cells", force=force
         )
 
@@ -164,27 +164,26 @@ def read_responses(
     findings: list[Finding] = []
     score_options = schedule.options(mode)
     policy_options = schedule.policy_fit_options()
-    cols = layout.columns(mode)
     for section in schedule.sections:
         sheet = snap.sheets.get(section.sheet)
         if sheet is None:
             continue
-        rows = [(section.judgment_ref, layout.JUDGMENT_ROW)] + [
-            (item.ref, layout.item_row(i)) for i, item in enumerate(section.items)
-        ]
-        for ref, row in rows:
-            response = Response(section=section.ref, ref=ref, sheet=section.sheet, evidence_cell=f"{cols.evidence}{row}")
-            if cols.score:
-                response.score_cell = f"{cols.score}{row}"
-                response.score = _option(file, sheet, response.score_cell, score_options, ref, Code.INVALID_SCORE, findings)
-            if cols.policy and ref == section.judgment_ref:
-                response.policy_cell = f"{cols.policy}{row}"
-                response.policy = _option(file, sheet, response.policy_cell, policy_options, ref, Code.INVALID_POLICY, findings)
-            evidence = sheet.cells.get(response.evidence_cell)
+        for row in layout.answer_rows(section, mode):
+            response = Response(
+                section=row.section, ref=row.ref, sheet=row.sheet,
+                score_cell=row.score, policy_cell=row.policy, evidence_cell=row.evidence,
+            )
+            if row.score:
+                response.score = _option(file, sheet, row.score, score_options, row.ref, Code.INVALID_SCORE, findings)
+            if row.policy:
+                response.policy = _option(
+                    file, sheet, row.policy, policy_options, row.ref, Code.INVALID_POLICY_FIT, findings
+                )
+            evidence = sheet.cells.get(row.evidence)
             if evidence is not None:
                 response.evidence = as_text(evidence.value)
                 if evidence.is_formula:
-                    findings.append(Code.FORMULA_IN_EVIDENCE.finding(file, sheet=sheet.name, cell=response.evidence_cell))
+                    findings.append(Code.FORMULA_IN_EVIDENCE.finding(file, sheet=sheet.name, cell=row.evidence))
             responses.append(response)
     return responses, findings
 
@@ -214,35 +213,37 @@ def read_cover(file: str, snap: WorkbookSnapshot) -> tuple[dict[str, str | None]
         found[name] = text or None
     raw_date = cells.get(layout.cover_cell("date"))
     if raw_date is not None:
-        found["date"] = _as_date(raw_date.value)
+        found["date"] = parse_cover_date(raw_date.value)
         if found["date"] is None:
             found["date"] = as_text(raw_date.value)
-            findings.append(Code.BAD_DATE.finding(file, sheet=COVER_SHEET, cell=layout.cover_cell("date")))
+            findings.append(Code.DATE_NOT_RECOGNISED.finding(file, sheet=COVER_SHEET, cell=layout.cover_cell("date")))
     if not found["return_ref"]:
-        findings.append(Code.NO_RETURN_REF.finding(file, sheet=COVER_SHEET, cell=layout.cover_cell("return_ref")))
+        findings.append(Code.MISSING_RETURN_REFERENCE.finding(file, sheet=COVER_SHEET, cell=layout.cover_cell("return_ref")))
     if not found["inspector"]:
-        findings.append(Code.NO_INSPECTOR.finding(file, sheet=COVER_SHEET, cell=layout.cover_cell("inspector")))
+        findings.append(Code.MISSING_INSPECTOR.finding(file, sheet=COVER_SHEET, cell=layout.cover_cell("inspector")))
     return found, findings
 
 
-#: Excel serial numbers of 2000-01-01 and 2099-12-31: a bare number in that range is a date typed unformatted.
-SERIAL_RANGE = (36526, 73050)
-EXCEL_EPOCH = date(1899, 12, 30)
-
-
-def _as_date(value: object) -> str | None:
+def parse_cover_date(value: object) -> str | None:
+    """The date of audit as an ISO date, or None: a date, an ISO string, or an Excel serial number in the
+    cover's accepted range (a date typed into a cell formatted as a number)."""
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, (int, float)) and SERIAL_RANGE[0] <= value <= SERIAL_RANGE[1]:
-        return (EXCEL_EPOCH + timedelta(days=int(value))).isoformat()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        first, last = (_serial(d) for d in (layout.COVER_DATE_FIRST, layout.COVER_DATE_LAST))
+        return (layout.EXCEL_EPOCH + timedelta(days=int(value))).isoformat() if first <= value <= last else None
     if isinstance(value, str):
         try:
             return date.fromisoformat(value.strip()).isoformat()
         except ValueError:
             return None
     return None
+
+
+def _serial(day: date) -> int:
+    return (day - layout.EXCEL_EPOCH).days
 
 
 # --- soft checks on the answers -----------------------------------------------------------

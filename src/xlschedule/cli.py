@@ -2,34 +2,74 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any, NoReturn
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from . import __version__
 from .build import build as build_workbooks
 from .build import resolve_forces
-from .errors import OutputError, ScheduleError, UsageError, XlscheduleError
+from .errors import UnsafeXmlParser, XlscheduleError
 from .ingest import ingest as ingest_returns
-from .model import Mode
+from .model import Mode, Schedule
+from .packager import check_writable
+from .report import Report
 from .schedule import load_schedule
 
-#: Exit status for a usage error or a bad schedule.toml (0 success, 1 rejected returns).
+#: Exit status for a usage error, a bad schedule.toml or an output that cannot be written.
 EXIT_USAGE = 2
 PROGRESS_THRESHOLD = 5
+DEFAULT_OUT = Path("output") / "consolidated.xlsx"
 
 err_console = Console(stderr=True)
 
 
-def _fail(exc: XlscheduleError) -> None:
-    for line in str(exc).splitlines():
-        err_console.print(f"[bold red]error:[/] {line}", highlight=False, markup=True, soft_wrap=True)
-    sys.exit(EXIT_USAGE if isinstance(exc, (ScheduleError, UsageError, OutputError)) else 1)
+class Failure(click.ClickException):
+    """A problem the user can fix, shown as `error: ...` lines (no traceback), exit status 2."""
+
+    exit_code = EXIT_USAGE
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        for line in self.message.splitlines():
+            click.echo(f"error: {line}", err=True)
+
+
+class CannotRun(Failure):
+    """The tool cannot run safely here (its XML parser is not defused): exit status 1."""
+
+    exit_code = 1
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Turn the library's exceptions into the command line's messages and exit statuses."""
+    try:
+        yield
+    except UnsafeXmlParser as exc:
+        raise CannotRun(str(exc)) from None
+    except XlscheduleError as exc:
+        raise Failure(str(exc)) from None
+
+
+def _progress(show: bool) -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err_console, disable=not show, transient=True,
+        auto_refresh=False,  # no drawing thread: worker processes can then be forked safely
+    )
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -73,50 +113,23 @@ def build(
     Example: xlschedule build --force "Thames Valley" --force Kent --mode yesno --out output
     """
     started = time.perf_counter()
-    try:
+    with reported():
         schedule = load_schedule(schedule_path)
-        chosen = resolve_forces(schedule, forces) if forces else list(schedule.forces.names)
-        the_mode = Mode(mode) if mode else schedule.schedule.default_mode
-        show_bar = len(chosen) >= PROGRESS_THRESHOLD
-        with Progress(
-            TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=err_console, disable=not show_bar, transient=True,
-            auto_refresh=False,  # no drawing thread: worker processes can then be forked safely
-        ) as progress:
+        chosen = resolve_forces(schedule, forces)
+        with _progress(len(chosen) >= PROGRESS_THRESHOLD) as progress:
             task = progress.add_task("Building", total=len(chosen))
-            built = build_workbooks(
-                schedule, out_dir, chosen, the_mode, password,
+            result = build_workbooks(
+                schedule, out_dir, chosen, mode, password,
                 on_built=lambda b: progress.update(task, advance=1, description=f"Building {b.force}", refresh=True),
             )
-    except XlscheduleError as exc:
-        _fail(exc)
-    elapsed = time.perf_counter() - started
-    noun = "workbook" if len(built) == 1 else "workbooks"
-    protected = "password-protected" if password else "protected"
-    click.echo(
-        f"Built {len(built)} {protected} {noun} ({the_mode.value}, schedule {schedule.schedule.id} "
-        f"v{schedule.schedule.version}) in {out_dir} in {elapsed:.1f}s"
-    )
+    click.echo(f"{result.summary(schedule)} in {time.perf_counter() - started:.1f}s")
 
 
-def _check_writable(path: Path | None, option: str) -> None:
-    """Fail before any work if an output file cannot be written where it was asked for."""
-    if path is None:
-        return
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():  # (click itself refuses a folder where a file is asked for)
-        raise OutputError(f"{option} {path}: the folder {folder} does not exist; create it or choose another")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise OutputError(f"{option} {path}: not writable; choose another place")
-
-
-def _run_checks(returns: tuple[Path, ...], schedule_path: Path | None, strict: bool, open_password: str | None):
+def _run_checks(
+    returns: tuple[Path, ...], schedule_path: Path | None, strict: bool, open_password: str | None
+) -> tuple[Schedule, Report]:
     schedule = load_schedule(schedule_path)
-    with Progress(
-        TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err_console, transient=True,
-        auto_refresh=False,  # no drawing thread: worker processes can then be forked safely
-    ) as progress:
+    with _progress(True) as progress:
         task = progress.add_task("Checking returns", total=None, visible=False)
 
         def start(total: int) -> None:
@@ -129,15 +142,12 @@ def _run_checks(returns: tuple[Path, ...], schedule_path: Path | None, strict: b
     return schedule, report
 
 
-def _finish(report, then: str = "") -> None:
-    """The findings' tables, a one-line summary, and the exit status: 0 all accepted, 1 any rejected."""
-    report.render(Console())
-    counts = report.to_dict()["counts"]
-    click.echo(
-        f"{counts['accepted']} of {counts['returns']} returns accepted ({counts['rejected']} rejected, "
-        f"{counts['duplicates']} duplicate); {counts['errors']} errors, {counts['warnings']} warnings.{then}"
-    )
-    sys.exit(0 if report.ok else 1)
+def _finish(report: Report, then: str = "") -> NoReturn:
+    """A line per return and per finding, a one-line summary, and the exit status: 0 all accepted, 1 not."""
+    for line in report.lines():
+        click.echo(line)
+    click.echo(f"{report.summary()}{then}")
+    sys.exit(report.exit_code)
 
 
 RETURNS_ARG = click.argument("returns", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
@@ -160,7 +170,7 @@ REPORT_OPT = click.option(
 @RETURNS_ARG
 @click.option(
     "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("output") / "consolidated.xlsx", show_default=True, help="The consolidated workbook to write.",
+    default=DEFAULT_OUT, show_default=True, help="The consolidated workbook to write.",
 )
 @REPORT_OPT
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -179,23 +189,15 @@ def ingest(
 
     Example: xlschedule ingest returns/ --out output/consolidated.xlsx --csv output/responses.csv
     """
-    from .consolidate import write_consolidation, write_responses_csv
+    from .consolidate import write_outputs
 
-    try:
-        if out_path == Path("output") / "consolidated.xlsx":
+    with reported():
+        if out_path == DEFAULT_OUT:
             out_path.parent.mkdir(exist_ok=True)
         for path, option in ((out_path, "--out"), (report_path, "--report"), (csv_path, "--csv")):
-            _check_writable(path, option)
+            check_writable(path, option)
         schedule, report = _run_checks(returns, schedule_path, strict, open_password)
-        write_consolidation(schedule, report.returns, out_path)
-        if csv_path:
-            write_responses_csv(schedule, report.returns, csv_path)
-        if report_path:
-            report.write_json(report_path)
-    except XlscheduleError as exc:
-        _fail(exc)
-    except OSError as exc:
-        _fail(OutputError(f"{exc.filename or out_path}: cannot write ({exc.strerror or exc})"))
+        write_outputs(schedule, report, out_path, csv_path, report_path)
     _finish(report, f" Consolidated into {out_path}")
 
 
@@ -215,13 +217,11 @@ def validate(
 
     Example: xlschedule validate returns/Kent-case-12.xlsx
     """
-    try:
-        _check_writable(report_path, "--report")
+    with reported():
+        check_writable(report_path, "--report")
         _schedule, report = _run_checks(returns, schedule_path, strict, open_password)
         if report_path:
             report.write_json(report_path)
-    except XlscheduleError as exc:
-        _fail(exc)
     _finish(report)
 
 
@@ -238,8 +238,6 @@ def samples(out_dir: Path, schedule_path: Path | None) -> None:
     """
     from .samples import make_samples
 
-    try:
+    with reported():
         written = make_samples(load_schedule(schedule_path), out_dir)
-    except XlscheduleError as exc:
-        _fail(exc)
     click.echo(f"Wrote {len(written)} sample returns to {out_dir}")

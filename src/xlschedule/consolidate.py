@@ -21,14 +21,37 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.formatting.rule import ColorScaleRule
-from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from . import layout
-from .packager import stamp, workbook_bytes, write_atomic
-from .model import Finding, Mode, Response, Return, ReturnStatus, Schedule, Section
+from .model import (
+    JUDGMENT_SUFFIX,
+    Finding,
+    Mode,
+    Response,
+    Return,
+    ReturnStatus,
+    Schedule,
+    Section,
+    is_judgment_ref,
+)
+from .packager import stamp, workbook_bytes, write_output
+from .report import Report
+from .styles import (
+    BAND_FILL,
+    BOLD,
+    HEADER_ALIGN,
+    HEADER_FILL,
+    HEADER_FONT,
+    LEFT,
+    TITLE_FONT,
+    WHITE,
+    WRAP,
+    row_height,
+    wrapped_lines,
+)
 
 RESPONSE_COLUMNS = (
     "Force", "Return", "Section", "Ref", "Item", "Score", "Policy fit", "Evidence", "Source file", "Cell",
@@ -48,20 +71,9 @@ SCORED_MODES = (Mode.SCALE, Mode.YESNO)
 UNKNOWN_FORCE = "(force not recognised)"
 NOT_ANSWERED = "Not answered"
 
-TITLE_FONT = Font(bold=True, size=14)
-BOLD = Font(bold=True)
-HEADER_FONT = Font(bold=True, color="FFFFFF")
-HEADER_FILL = PatternFill("solid", fgColor="1F3864")
-BAND_FILL = PatternFill("solid", fgColor="DDEBF7")
-WRAP = Alignment(wrap_text=True, vertical="top")
-HEADER_ALIGN = Alignment(wrap_text=True, vertical="bottom")
-LEFT = Alignment(horizontal="left")
-
 # Heat-map colours: Excel's own red-yellow-green, and a single hue for counts.
-RED, YELLOW, GREEN, WHITE, BLUE, ORANGE = "F8696B", "FFEB84", "63BE7B", "FFFFFF", "5B9BD5", "F4B183"
+RED, YELLOW, GREEN, BLUE, ORANGE = "F8696B", "FFEB84", "63BE7B", "5B9BD5", "F4B183"
 NUMBER_FORMATS = {Mode.SCALE: "0.0", Mode.YESNO: "0%", Mode.NARRATIVE: "0"}
-LINE_HEIGHT = 15.0
-MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
 CHART_ROWS = 34  # rows a chart takes on the Summary, so stacked charts never overlap
 CHART_HEIGHT_CM = 16.0
 
@@ -116,21 +128,13 @@ def set_widths(ws: Worksheet, widths: Sequence[float], first_column: int = 1) ->
 
 
 def fit_height(ws: Worksheet, row: int, texts: Iterable[tuple[str, float]]) -> None:
-    """Give a row of wrapped text the height it needs: openpyxl cannot measure, and Excel does not refit on open.
-
-    An estimate from (text, column width) pairs, capped at Excel's maximum row height.
-    """
+    """Give a row of wrapped text the height it needs, from (text, column width) pairs."""
     set_lines(ws, row, max((wrapped_lines(text, width) for text, width in texts), default=1))
 
 
 def set_lines(ws: Worksheet, row: int, lines: int) -> None:
     if lines > 1:
-        ws.row_dimensions[row].height = min(MAX_ROW_HEIGHT, lines * LINE_HEIGHT + 3)
-
-
-def wrapped_lines(text: str, width: float) -> int:
-    per_line = max(1, int(width * 1.1))  # characters a column of this width holds, roughly
-    return sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
+        ws.row_dimensions[row].height = row_height(lines)
 
 
 def title(ws: Worksheet, row: int, text: str, note: str | None = None) -> int:
@@ -390,8 +394,8 @@ def items_band(ws: Worksheet, run: Run, mode: Mode, forces: dict[str, list[Retur
 
 def item_text(run: Run, ref: str) -> str:
     """What a ref asks: the item text, or for a judgment 'Judgment: ' and the section's indicator."""
-    if ref.endswith(".J"):
-        section = run.sections.get(ref[:-2])
+    if is_judgment_ref(ref):
+        section = run.sections.get(ref.removesuffix(JUDGMENT_SUFFIX))
         return f"Judgment: {section.indicator if section else ref}"
     return run.items.get(ref, "")
 
@@ -474,7 +478,7 @@ def write_responses_csv(schedule: Schedule, returns: list[Return], path: Path) -
     writer.writerow(RESPONSE_COLUMNS)
     for row in response_rows(Run(schedule, returns)):
         writer.writerow(["" if v is None else v for v in row.values()])
-    write_atomic(path, out.getvalue().encode("utf-8-sig"))
+    write_output(path, out.getvalue().encode("utf-8-sig"))
 
 
 # --- Policy fit ------------------------------------------------------------------------------------
@@ -586,4 +590,15 @@ def consolidation_workbook(schedule: Schedule, returns: list[Return]) -> Workboo
 
 def write_consolidation(schedule: Schedule, returns: list[Return], path: Path) -> None:
     """Write the consolidated workbook to `path` atomically: a reader never sees half a file."""
-    write_atomic(path, workbook_bytes(consolidation_workbook(schedule, returns)))
+    write_output(path, workbook_bytes(consolidation_workbook(schedule, returns)))
+
+
+def write_outputs(
+    schedule: Schedule, report: Report, out: Path, csv_path: Path | None = None, json_path: Path | None = None
+) -> None:
+    """Everything an ingest run writes: the consolidated workbook, and the CSV and JSON when asked for."""
+    write_consolidation(schedule, report.returns, out)
+    if csv_path:
+        write_responses_csv(schedule, report.returns, csv_path)
+    if json_path:
+        report.write_json(json_path)

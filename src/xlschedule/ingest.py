@@ -5,16 +5,31 @@ One bad file never stops the run: every problem becomes a finding on that file's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from . import checks, layout, parallel
 from .build import build_workbook
+from .codes import Code
+from .errors import ReadError
+from .model import (
+    COVER_SHEET,
+    META_SHEET,
+    Finding,
+    Mode,
+    Return,
+    ReturnStatus,
+    Schedule,
+)
 from .packager import workbook_bytes
-from .model import COVER_SHEET, META_SHEET, Mode, Return, ReturnStatus, Schedule
-from .read import CellValue, ReadError, ensure_safe_xml, parse_sheets, read_workbook
-from .report import Code, Report
+from .read import (
+    CellValue,
+    WorkbookSnapshot,
+    ensure_safe_xml,
+    parse_sheets,
+    read_workbook,
+)
+from .report import Report
 
 OWNER_FILE_PREFIX = "~$"
 #: Taken from folders. Anything that looks like a spreadsheet is read, so that a return saved in the
@@ -77,25 +92,32 @@ def check_return(
 ) -> Return:
     """Read one file and judge it on its own (duplicates are settled across the run afterwards)."""
     name = str(path)
-    templates = templates or Templates(schedule)
     ret = Return(file=name)
     try:
         snap = read_workbook(path, open_password)
     except ReadError as exc:
         ret.findings.append(exc.code.finding(name, **exc.values))
-        ret.status = ReturnStatus.REJECTED
-        return ret
-    ret.sha256 = snap.sha256
-    ret.findings.extend(checks.check_meta(name, snap, schedule))
+    else:
+        ret.sha256 = snap.sha256
+        ret.findings.extend(checks.check_meta(name, snap, schedule))
+        if not ret.errors():
+            meta = snap.meta() or {}
+            ret.force, ret.mode, ret.schedule_version = meta["force"], Mode(meta["mode"]), meta["schedule_version"]
+            ret.findings.extend(check_structure(name, snap, schedule, templates or Templates(schedule), ret))
+            read_answers(ret, snap, schedule)
     if ret.errors():
         ret.status = ReturnStatus.REJECTED
-        return ret
-    meta = snap.meta() or {}
-    ret.force, ret.mode, ret.schedule_version = meta["force"], Mode(meta["mode"]), meta["schedule_version"]
+    return ret
+
+
+def check_structure(
+    name: str, snap: WorkbookSnapshot, schedule: Schedule, templates: Templates, ret: Return
+) -> Iterator[Finding]:
+    """The return's sheets, rows and locked cells against its blank's."""
+    assert ret.force is not None and ret.mode is not None  # set from the metadata, which check_meta vetted
     template = templates.get(ret.force, ret.mode)
     inputs = templates.inputs(ret.mode)
-    found = ret.findings
-    found.extend(checks.check_sheets(name, snap, template, ret.force))
+    yield from checks.check_sheets(name, snap, template, ret.force)
     sections = {s.sheet: s for s in schedule.sections}
     for sheet_name, expected in template.items():
         sheet = snap.sheets.get(sheet_name)
@@ -103,23 +125,26 @@ def check_return(
             continue
         if sheet_name in sections:
             moved = list(checks.check_rows(name, sheet, sections[sheet_name], ret.mode, ret.force))
-            found.extend(moved)
+            yield from moved
             if moved:
                 continue  # every cell below is off by the same rows: one finding says it all
-        found.extend(checks.check_locked(name, sheet, expected, inputs.get(sheet_name, set()), ret.force))
-        found.extend(checks.check_protection(name, sheet))
+        yield from checks.check_locked(name, sheet, expected, inputs.get(sheet_name, set()), ret.force)
+        yield from checks.check_protection(name, sheet)
+
+
+def read_answers(ret: Return, snap: WorkbookSnapshot, schedule: Schedule) -> None:
+    """The cover and every answer into `ret`, with the findings on their values."""
+    assert ret.mode is not None
+    name = ret.file
     cover, cover_findings = checks.read_cover(name, snap)
     ret.return_ref, ret.inspector, ret.date = cover["return_ref"], cover["inspector"], cover["date"]
-    found.extend(cover_findings)
+    ret.findings.extend(cover_findings)
     ret.responses, value_findings = checks.read_responses(name, snap, schedule, ret.mode)
-    found.extend(value_findings)
+    ret.findings.extend(value_findings)
     invalid = {(f.sheet, f.cell) for f in value_findings}
-    found.extend(checks.check_unanswered(name, ret.responses, ret.mode, invalid))
-    found.extend(checks.check_low_scores(name, ret.responses, schedule, ret.mode))
-    found.extend(checks.check_na_steps(name, ret.responses, schedule))
-    if ret.errors():
-        ret.status = ReturnStatus.REJECTED
-    return ret
+    ret.findings.extend(checks.check_unanswered(name, ret.responses, ret.mode, invalid))
+    ret.findings.extend(checks.check_low_scores(name, ret.responses, schedule, ret.mode))
+    ret.findings.extend(checks.check_na_steps(name, ret.responses, schedule))
 
 
 def _guarded(path: Path, schedule: Schedule, templates: Templates, open_password: str | None) -> Return:
@@ -127,9 +152,13 @@ def _guarded(path: Path, schedule: Schedule, templates: Templates, open_password
     try:
         return check_return(path, schedule, templates, open_password)
     except Exception as exc:  # noqa: BLE001 - one bad file must not take the other returns down
-        ret = Return(file=str(path), status=ReturnStatus.REJECTED)
-        ret.findings.append(Code.UNEXPECTED.finding(str(path), detail=type(exc).__name__))
-        return ret
+        return crashed(path, type(exc).__name__)
+
+
+def crashed(path: Path, detail: str) -> Return:
+    ret = Return(file=str(path), status=ReturnStatus.REJECTED)
+    ret.findings.append(Code.UNEXPECTED_ERROR.finding(str(path), detail=detail))
+    return ret
 
 
 def settle_duplicates(returns: list[Return]) -> None:
@@ -158,22 +187,26 @@ def settle_duplicates(returns: list[Return]) -> None:
 def apply_strict(returns: list[Return]) -> None:
     for ret in returns:
         if ret.status is ReturnStatus.ACCEPTED and ret.warnings():
-            ret.findings.append(Code.STRICT.finding(ret.file, count=len(ret.warnings())))
+            ret.findings.append(Code.REJECTED_STRICT.finding(ret.file, count=len(ret.warnings())))
             ret.status = ReturnStatus.REJECTED
 
 
 #: Below this many files, starting worker processes costs more than it saves.
 POOL_THRESHOLD = 24
 CHUNKSIZE = 4
-_worker: dict[str, object] = {}
 
 
-def _init_worker(schedule: Schedule, open_password: str | None) -> None:
-    _worker.update(schedule=schedule, templates=Templates(schedule), open_password=open_password)
+class _Checker:
+    """One process's checker: the schedule, its templates (built once) and the password to open returns."""
+
+    def __init__(self, schedule: Schedule, open_password: str | None) -> None:
+        self.schedule = schedule
+        self.templates = Templates(schedule)
+        self.open_password = open_password
 
 
-def _check_in_worker(path: Path) -> Return:
-    return _guarded(path, _worker["schedule"], _worker["templates"], _worker["open_password"])  # type: ignore[arg-type]
+def _check_one(checker: _Checker, path: Path) -> Return:
+    return _guarded(path, checker.schedule, checker.templates, checker.open_password)
 
 
 def check_files(
@@ -182,42 +215,14 @@ def check_files(
 ) -> list[Return]:
     """Check every file, on all cores when there are many. Results keep the files' order.
 
-    A worker that dies (a reader crashing the process, which no finding could catch) breaks the pool;
-    the files it had not finished are then checked one per fresh process, so only the culprit fails.
-    Where worker processes cannot start at all, the files are checked in this process.
-    """
-    workers = parallel.workers(workers)
-    done: list[Return] = []
-
-    def record(ret: Return, path: Path) -> None:
-        done.append(ret)
-        if on_file:
-            on_file(path)
-
-    def in_this_process() -> list[Return]:
-        templates = Templates(schedule)
-        for path in files[len(done):]:
-            record(_guarded(path, schedule, templates, open_password), path)
-        return done
-
-    if workers < 2 or len(files) < POOL_THRESHOLD:
-        return in_this_process()
-    try:
-        with parallel.pool(workers, _init_worker, (schedule, open_password)) as pool:
-            for path, ret in zip(files, pool.map(_check_in_worker, files, chunksize=CHUNKSIZE)):
-                record(ret, path)
-    except BrokenProcessPool:
-        if not parallel.pools_work():
-            return in_this_process()
-        for path in files[len(done):]:
-            try:
-                with parallel.pool(1, _init_worker, (schedule, open_password)) as alone:
-                    record(alone.submit(_check_in_worker, path).result(), path)
-            except BrokenProcessPool:
-                ret = Return(file=str(path), status=ReturnStatus.REJECTED)
-                ret.findings.append(Code.UNEXPECTED.finding(str(path), detail="the reader crashed"))
-                record(ret, path)
-    return done
+    A file whose worker process dies (a reader crashing the process, which no finding could catch) is
+    rejected as an unexpected error; the other files are checked as usual."""
+    return parallel.run(
+        files, _check_one, _Checker, (schedule, open_password),
+        threshold=POOL_THRESHOLD, chunksize=CHUNKSIZE, size=workers,
+        on_result=(lambda path, _ret: on_file(path)) if on_file else None,
+        on_crash=lambda path: crashed(path, "the reader crashed"),
+    )
 
 
 def ingest(

@@ -6,14 +6,19 @@ Change the layout and bump LAYOUT_VERSION: returns record the version they were 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
-from .model import COVER_SHEET, META_SHEET, Mode, Schedule, Section
+from openpyxl.utils.cell import column_index_from_string
+
+from .model import COVER_SHEET, META_SHEET, Mode, Schedule, Section, is_judgment_ref
 
 LAYOUT_VERSION = 1
 
-# Section sheets: rows.
+# --- section sheets ------------------------------------------------------------------------
+
 TITLE_ROW = 1
 INDICATOR_ROW = 2
 GUIDANCE_ROW = 3
@@ -22,7 +27,8 @@ JUDGMENT_ROW = 6
 ITEM_HEADER_ROW = 8
 FIRST_ITEM_ROW = 9
 
-# Cover sheet: label in column A, value in column B.
+# --- the cover: label in column A, value in column B ---------------------------------------
+
 COVER_LABEL_COL = "A"
 COVER_VALUE_COL = "B"
 COVER_ROWS = {
@@ -37,6 +43,46 @@ COVER_ROWS = {
 }
 COVER_INPUTS = ("return_ref", "inspector", "date")
 COVER_INSTRUCTIONS_ROW = 14
+#: The dates of audit the cover's validation accepts.
+COVER_DATE_FIRST = date(2000, 1, 1)
+COVER_DATE_LAST = date(2099, 12, 31)
+#: Day 0 of Excel's 1900 date system, as Excel counts it (it believes 1900 was a leap year).
+EXCEL_EPOCH = date(1899, 12, 30)
+RETURN_REF_MAX = 100
+INSPECTOR_MAX = 200
+
+# --- the hidden metadata sheet: key in column A, value in column B, one row each ------------
+
+META_FORMAT = "xlschedule-return"  # the value of the "format" key
+META_KEY_COL = "A"
+META_VALUE_COL = "B"
+META_KEYS = (
+    "format",
+    "layout_version",
+    "schedule_id",
+    "schedule_version",
+    "schedule_fingerprint",
+    "force",
+    "mode",
+    "tool_version",
+    "content_fingerprint",
+)
+
+
+def meta_row(key: str) -> int:
+    return META_KEYS.index(key) + 1
+
+
+def meta_from_cells(cells: Mapping[str, object]) -> dict[str, str]:
+    """The metadata sheet's cells (coordinate -> value) as key -> value, pairing the columns by row."""
+    keys = {coord[len(META_KEY_COL):]: str(v) for coord, v in cells.items() if _column(coord) == META_KEY_COL}
+    values = {coord[len(META_VALUE_COL):]: str(v) for coord, v in cells.items() if _column(coord) == META_VALUE_COL}
+    return {key: values.get(row, "") for row, key in keys.items()}
+
+
+def _column(coord: str) -> str:
+    return coord.rstrip("0123456789")
+
 
 Kind = Literal["score", "policy", "evidence", "cover"]
 
@@ -74,7 +120,19 @@ class InputCell:
 
     @property
     def is_judgment(self) -> bool:
-        return self.ref.endswith(".J")
+        return is_judgment_ref(self.ref)
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """The input cells of one judgment or item row; None where the mode has no such cell."""
+
+    sheet: str
+    section: str
+    ref: str
+    score: str | None
+    policy: str | None
+    evidence: str
 
 
 def item_row(index: int) -> int:
@@ -91,20 +149,30 @@ def cover_cell(field: str) -> str:
     return f"{COVER_VALUE_COL}{COVER_ROWS[field]}"
 
 
-def section_inputs(section: Section, mode: Mode) -> list[InputCell]:
+def answer_rows(section: Section, mode: Mode) -> list[AnswerRow]:
+    """The judgment row, then one row per item. Policy fit is asked of the judgment only."""
     cols = columns(mode)
+
+    def row(ref: str, r: int, policy: bool) -> AnswerRow:
+        return AnswerRow(
+            sheet=section.sheet, section=section.ref, ref=ref,
+            score=f"{cols.score}{r}" if cols.score else None,
+            policy=f"{cols.policy}{r}" if cols.policy and policy else None,
+            evidence=f"{cols.evidence}{r}",
+        )
+
+    return [
+        row(section.judgment_ref, JUDGMENT_ROW, policy=True),
+        *(row(item.ref, item_row(i), policy=False) for i, item in enumerate(section.items)),
+    ]
+
+
+def section_inputs(section: Section, mode: Mode) -> list[InputCell]:
     cells: list[InputCell] = []
-
-    def add(col: str | None, row: int, kind: Kind, ref: str) -> None:
-        if col is not None:
-            cells.append(InputCell(section.sheet, f"{col}{row}", kind, section.ref, ref))
-
-    add(cols.score, JUDGMENT_ROW, "score", section.judgment_ref)
-    add(cols.policy, JUDGMENT_ROW, "policy", section.judgment_ref)
-    add(cols.evidence, JUDGMENT_ROW, "evidence", section.judgment_ref)
-    for i, item in enumerate(section.items):
-        add(cols.score, item_row(i), "score", item.ref)
-        add(cols.evidence, item_row(i), "evidence", item.ref)
+    for row in answer_rows(section, mode):
+        for kind, cell in (("score", row.score), ("policy", row.policy), ("evidence", row.evidence)):
+            if cell is not None:
+                cells.append(InputCell(section.sheet, cell, kind, section.ref, row.ref))  # type: ignore[arg-type]
     return cells
 
 
@@ -116,12 +184,37 @@ def input_cells(schedule: Schedule, mode: Mode) -> list[InputCell]:
     return cells
 
 
+def answer_kind(mode: Mode) -> Kind:
+    """What makes a row answered: its score in the scored modes, its evidence in narrative."""
+    return "evidence" if mode is Mode.NARRATIVE else "score"
+
+
 def answer_cells(schedule: Schedule, mode: Mode) -> list[InputCell]:
-    """The cells that count towards completion: scores in the scored modes, evidence in narrative."""
-    kind = "evidence" if mode is Mode.NARRATIVE else "score"
+    """The cells that count towards completion."""
+    kind = answer_kind(mode)
     return [c for c in input_cells(schedule, mode) if c.kind == kind]
+
+
+def cell_ranges(cells: list[str]) -> list[str]:
+    """Cells as the fewest column ranges: ['C6', 'C9', 'C10', 'C11'] -> ['C6', 'C9:C11']."""
+    by_column: dict[str, list[int]] = {}
+    for cell in cells:
+        by_column.setdefault(_column(cell), []).append(int(cell[len(_column(cell)):]))
+    ranges: list[str] = []
+    for col in sorted(by_column, key=column_index_from_string):
+        rows = sorted(by_column[col])
+        start = prev = rows[0]
+        for r in [*rows[1:], None]:
+            if r is not None and r == prev + 1:
+                prev = r
+                continue
+            ranges.append(f"{col}{start}" if start == prev else f"{col}{start}:{col}{prev}")
+            if r is not None:
+                start = prev = r
+    return ranges
 
 
 def sheet_names(schedule: Schedule) -> list[str]:
     """Visible sheets in order, then the hidden metadata sheet."""
     return [COVER_SHEET, *(s.sheet for s in schedule.sections), META_SHEET]
+

@@ -12,7 +12,14 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
@@ -22,6 +29,16 @@ SHEET_NAME_MAX = 31
 #: Sheet names the tool itself uses.
 COVER_SHEET = "Cover"
 META_SHEET = "_xlschedule"
+#: A section's judgment on its indicator has the section's ref and this suffix: "3.J", "OA.J".
+JUDGMENT_SUFFIX = ".J"
+
+
+def is_judgment_ref(ref: str) -> bool:
+    return ref.endswith(JUDGMENT_SUFFIX)
+
+
+def judgment_ref(section_ref: str) -> str:
+    return f"{section_ref}{JUDGMENT_SUFFIX}"
 
 
 class Mode(StrEnum):
@@ -143,7 +160,7 @@ class Section(_Strict):
 
     @property
     def judgment_ref(self) -> str:
-        return f"{self.ref}.J"
+        return judgment_ref(self.ref)
 
 
 class Schedule(_Strict):
@@ -256,7 +273,7 @@ class Response(BaseModel):
 
     @property
     def is_judgment(self) -> bool:
-        return self.ref.endswith(".J")
+        return is_judgment_ref(self.ref)
 
 
 class ReturnStatus(StrEnum):

@@ -16,6 +16,8 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
 
+from .errors import OutputError
+
 #: Document timestamps and zip entry times, fixed so the same inputs give the same bytes.
 FIXED_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -72,3 +74,22 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_writable(path: Path | None, option: str) -> None:
+    """Fail before any work if an output file cannot be written where it was asked for."""
+    if path is None:
+        return
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():  # (click itself refuses a folder where a file is asked for)
+        raise OutputError(f"{option} {path}: the folder {folder} does not exist; create it or choose another")
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise OutputError(f"{option} {path}: not writable; choose another place")
+
+
+def write_output(path: Path, data: bytes) -> None:
+    """write_atomic, with a failure to write reported as an OutputError naming the file."""
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None

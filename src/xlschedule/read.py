@@ -12,21 +12,22 @@ from __future__ import annotations
 import hashlib
 import io
 import posixpath
+import xml.parsers.expat
 import zipfile
 import zlib
-import xml.parsers.expat
-from xml.parsers.expat import ExpatError
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
+from xml.parsers.expat import ExpatError
 
 from openpyxl.formula.translate import Translator
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
-from .errors import XlscheduleError
+from . import layout
+from .codes import Code
+from .errors import ReadError, UnsafeXmlParser
 from .model import META_SHEET
-from .report import Code
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
@@ -58,19 +59,6 @@ ACTIVE_PARTS = {
     "xl/connections.xml": "data connections",
     "xl/queryTables/": "query tables",
 }
-
-
-class ReadError(Exception):
-    """The file cannot be read as a return; carries the finding's code and its template values."""
-
-    def __init__(self, code: Code, **values: str) -> None:
-        super().__init__(code.code)
-        self.code = code
-        self.values = values
-
-
-class UnsafeXmlParser(XlscheduleError):
-    """openpyxl is not parsing through defusedxml: refusing to read returns at all."""
 
 
 def ensure_safe_xml() -> None:
@@ -109,9 +97,7 @@ class WorkbookSnapshot:
         sheet = self.sheets.get(META_SHEET)
         if sheet is None:
             return None
-        keys = {coord[1:]: str(cv.value) for coord, cv in sheet.cells.items() if coord.startswith("A")}
-        values = {coord[1:]: str(cv.value) for coord, cv in sheet.cells.items() if coord.startswith("B")}
-        return {key: values.get(row, "") for row, key in keys.items()}
+        return layout.meta_from_cells({coord: cv.value for coord, cv in sheet.cells.items()})
 
 
 # --- vetting the package -------------------------------------------------------------------
@@ -140,7 +126,7 @@ def _decrypt(data: bytes, open_password: str | None) -> bytes:
     except OSError:
         raise ReadError(Code.NOT_A_WORKBOOK, detail="a damaged Office file") from None
     if is_xls:
-        raise ReadError(Code.OLD_XLS)
+        raise ReadError(Code.OLD_XLS_FORMAT)
     if not encrypted:
         raise ReadError(Code.NOT_A_WORKBOOK, detail="an Office file that is not a workbook")
     if not open_password:
@@ -151,7 +137,7 @@ def _decrypt(data: bytes, open_password: str | None) -> bytes:
         office.load_key(password=open_password)
         office.decrypt(out)
     except (InvalidKeyError, DecryptionError):
-        raise ReadError(Code.WRONG_PASSWORD) from None
+        raise ReadError(Code.WRONG_OPEN_PASSWORD) from None
     except Exception as exc:  # noqa: BLE001 - msoffcrypto raises assorted errors on damaged files
         raise ReadError(Code.NOT_A_WORKBOOK, detail=f"an encrypted file that cannot be decrypted ({type(exc).__name__})") from None
     return out.getvalue()
@@ -285,55 +271,71 @@ def scan_sheet(xml: bytes) -> SheetScan:
     """Formulas (shared ones translated as openpyxl does), errors, text cells, protection and span."""
     from defusedxml.ElementTree import iterparse
 
-    scan = SheetScan()
-    shared: dict[str, Translator] = {}
-    in_data = False
-    root = True
-    row = col = 0
-    coord = ""
-    cell_type = "n"
-    for event, el in iterparse(io.BytesIO(xml), events=("start", "end")):
-        tag = _local(el.tag)
+    events = iterparse(io.BytesIO(xml), events=("start", "end"))
+    _event, root = next(events)
+    if root.tag != f"{{{MAIN_NS}}}worksheet":
+        raise ValueError("not a SpreadsheetML worksheet")  # Excel would call the file corrupt
+    scanner = _SheetScanner()
+    for event, el in events:
         if event == "start":
-            if root and el.tag != f"{{{MAIN_NS}}}worksheet":
-                raise ValueError("not a SpreadsheetML worksheet")  # Excel would call the file corrupt
-            root = False
-            if tag == "sheetData":
-                in_data = True
-            elif not in_data:
-                if tag == "sheetProtection":
-                    scan.protected = el.get("sheet", "0").lower() in ("1", "true")
-            elif tag == "row":
-                row, col = int(el.get("r") or row + 1), 0
-            elif tag == "c":
-                ref = el.get("r")
-                row, col = _split_ref(ref) if ref else (row, col + 1)
-                coord = ref or f"{get_column_letter(col)}{row}"
-                scan.max_row, scan.max_col = max(scan.max_row, row), max(scan.max_col, col)
-                cell_type = el.get("t", "n")
-                # Type and style decide how a value reads (a number or a date); readers disagree on
-                # a cell whose type or style is malformed, and Excel calls the file corrupt.
-                if cell_type not in CELL_TYPES or not el.get("s", "0").isdigit():
-                    raise ValueError(f"cell {coord} has a malformed type or style")
-                if cell_type in TEXT_TYPES:
-                    scan.texts.add(coord)
-            continue
+            scanner.start(_local(el.tag), el)
+        else:
+            scanner.end(_local(el.tag), el)
+    return scanner.scan
+
+
+class _SheetScanner:
+    """One pass over a sheet's XML: where it is (row, cell, type) and what it has found so far."""
+
+    def __init__(self) -> None:
+        self.scan = SheetScan()
+        self.shared: dict[str, Translator] = {}
+        self.in_data = False
+        self.row = self.col = 0
+        self.coord = ""
+        self.cell_type = "n"
+
+    def start(self, tag: str, el: Any) -> None:
         if tag == "sheetData":
-            in_data = False
-        elif not in_data:
-            continue
+            self.in_data = True
+        elif not self.in_data:
+            if tag == "sheetProtection":
+                self.scan.protected = el.get("sheet", "0").lower() in ("1", "true")
+        elif tag == "row":
+            self.row, self.col = int(el.get("r") or self.row + 1), 0
+        elif tag == "c":
+            self.cell(el)
+
+    def cell(self, el: Any) -> None:
+        ref = el.get("r")
+        self.row, self.col = _split_ref(ref) if ref else (self.row, self.col + 1)
+        self.coord = ref or f"{get_column_letter(self.col)}{self.row}"
+        scan = self.scan
+        scan.max_row, scan.max_col = max(scan.max_row, self.row), max(scan.max_col, self.col)
+        self.cell_type = el.get("t", "n")
+        # Type and style decide how a value reads (a number or a date); readers disagree on a cell
+        # whose type or style is malformed, and Excel calls the file corrupt.
+        if self.cell_type not in CELL_TYPES or not el.get("s", "0").isdigit():
+            raise ValueError(f"cell {self.coord} has a malformed type or style")
+        if self.cell_type in TEXT_TYPES:
+            scan.texts.add(self.coord)
+
+    def end(self, tag: str, el: Any) -> None:
+        if tag == "sheetData":
+            self.in_data = False
+        elif not self.in_data:
+            return
         elif tag == "f":
-            scan.formulas[coord] = _formula(el, coord, shared)
-        elif tag == "is" and cell_type != "inlineStr":
-            raise ValueError(f"cell {coord} holds inline text but is not typed as such")  # readers disagree
-        elif tag == "v" and cell_type == "e":
-            scan.errors[coord] = el.text or ""
+            self.scan.formulas[self.coord] = _formula(el, self.coord, self.shared)
+        elif tag == "is" and self.cell_type != "inlineStr":
+            raise ValueError(f"cell {self.coord} holds inline text but is not typed as such")  # readers disagree
+        elif tag == "v" and self.cell_type == "e":
+            self.scan.errors[self.coord] = el.text or ""
         elif tag == "row":
             el.clear()
-    return scan
 
 
-def _formula(el, coord: str, shared: dict[str, Translator]) -> str:
+def _formula(el: Any, coord: str, shared: dict[str, Translator]) -> str:
     text = "=" + (el.text or "")
     if el.get("t") == "shared":
         si = el.get("si", "")

@@ -15,8 +15,8 @@ from typing import Any
 
 from . import layout
 from .build import build_workbook
-from .packager import workbook_bytes, write_atomic
 from .model import COVER_SHEET, Mode, Schedule
+from .packager import workbook_bytes, write_atomic
 
 Cells = Mapping[tuple[str, str], Any]  # (sheet, cell) -> value
 

@@ -1,0 +1,56 @@
+"""The look shared by every workbook we write: fills, fonts, borders, and how tall a row of text must be."""
+
+from __future__ import annotations
+
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
+
+# --- colours ---------------------------------------------------------------------------------
+
+NAVY = "1F3864"
+PALE_BLUE = "DDEBF7"
+PALE_YELLOW = "FFF2CC"
+PALE_GREY = "E7E6E6"
+LINE_GREY = "808080"
+WHITE = "FFFFFF"
+
+# --- cell styles -----------------------------------------------------------------------------
+
+INPUT_FILL = PatternFill("solid", fgColor=PALE_YELLOW)
+HEADER_FILL = PatternFill("solid", fgColor=NAVY)
+BAND_FILL = PatternFill("solid", fgColor=PALE_BLUE)  # a judgment row; a band over a block of columns
+UNUSED_FILL = PatternFill("solid", fgColor=PALE_GREY)
+THIN = Side(style="thin", color=LINE_GREY)
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+WRAP = Alignment(wrap_text=True, vertical="top")
+HEADER_ALIGN = Alignment(wrap_text=True, vertical="bottom")
+LEFT = Alignment(horizontal="left")
+TITLE_FONT = Font(bold=True, size=14)
+BOLD = Font(bold=True)
+ITALIC = Font(italic=True)
+HEADER_FONT = Font(bold=True, color=WHITE)
+UNLOCKED = Protection(locked=False)
+
+# --- row heights -------------------------------------------------------------------------------
+#
+# openpyxl cannot measure text and Excel does not refit rows on open, so rows of wrapped text get a
+# height from an estimate: characters a column holds per line, lines of text, points per line.
+
+LINE_HEIGHT = 15.0  # points per line of 11-point text
+ROW_PADDING = 3.0
+MAX_ROW_HEIGHT = 409.0  # Excel's limit, in points
+CHARS_PER_WIDTH = 1.1  # characters of prose per unit of column width, roughly
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines `text` takes when wrapped in a column `width` units wide (each line break starts a line)."""
+    per_line = max(1, int(width * CHARS_PER_WIDTH))
+    return sum(max(1, -(-len(part) // per_line)) for part in text.split("\n"))
+
+
+def row_height(lines: int) -> float:
+    """Points for `lines` lines of text, capped at Excel's maximum."""
+    return min(MAX_ROW_HEIGHT, lines * LINE_HEIGHT + ROW_PADDING)
+
+
+def text_height(text: str, width: float) -> float:
+    return row_height(wrapped_lines(text, width))
