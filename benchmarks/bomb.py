@@ -37,17 +37,18 @@ def main() -> None:
     parser.add_argument("--gigabytes", type=float, default=2.0)
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
-    from xlschedule.samples import fill, answers
     from xlschedule.build import build_workbook
-    from xlschedule.packager import workbook_bytes
     from xlschedule.model import Mode
+    from xlschedule.packager import workbook_bytes
+    from xlschedule.samples import answers, fill
     from xlschedule.schedule import load_schedule
 
     schedule = load_schedule(ROOT / "schedule.toml")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         good = work / "Kent-good.xlsx"
-        fill(workbook_bytes(build_workbook(schedule, "Kent", Mode.YESNO)), answers(schedule, Mode.YESNO, 1, "K-1"), good)
+        blank = workbook_bytes(build_workbook(schedule, "Kent", Mode.YESNO))
+        fill(blank, answers(schedule, Mode.YESNO, 1, "K-1"), good)
         bomb = work / "Essex-bomb.xlsx"
         make_bomb(good.read_bytes(), bomb, int(args.gigabytes * 2**30))
         cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "xlschedule", "ingest", str(bomb), str(good),

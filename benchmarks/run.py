@@ -69,8 +69,8 @@ def make_returns(folder: Path, per_force: int) -> int:
     """`per_force` filled returns for every force, as inspectors would send them (every 10th scored 1-5)."""
     sys.path.insert(0, str(ROOT / "src"))
     from xlschedule.build import build_workbook
-    from xlschedule.packager import workbook_bytes
     from xlschedule.model import Mode
+    from xlschedule.packager import workbook_bytes
     from xlschedule.samples import answers, fill
     from xlschedule.schedule import load_schedule
 
@@ -83,7 +83,8 @@ def make_returns(folder: Path, per_force: int) -> int:
             mode = Mode.SCALE if count % 10 == 9 else Mode.YESNO
             if (force, mode) not in blanks:
                 blanks[force, mode] = workbook_bytes(build_workbook(schedule, force, mode))
-            fill(blanks[force, mode], answers(schedule, mode, count, f"R-{count:04d}"), folder / f"{force}-{k:02d}.xlsx")
+            values = answers(schedule, mode, count, f"R-{count:04d}")
+            fill(blanks[force, mode], values, folder / f"{force}-{k:02d}.xlsx")
             count += 1
     return count
 
@@ -113,7 +114,8 @@ def main() -> None:
             folder = work / f"returns{per_force}"
             n = make_returns(folder, per_force)
             ours = median_of([*XLSCHEDULE, "ingest", str(folder), "--out", f"c{n}.xlsx"], work, args.runs)
-            plain = median_of([sys.executable, str(HERE / "plain_ingest.py"), str(folder), f"p{n}.xlsx"], work, args.runs)
+            plain_cmd = [sys.executable, str(HERE / "plain_ingest.py"), str(folder), f"p{n}.xlsx"]
+            plain = median_of(plain_cmd, work, args.runs)
             rows.append((f"ingest {n} returns", *ours, *plain))
             per_return[n] = (ours[0], plain[0])
     print("| job | xlschedule | peak memory | baseline | peak memory | ratio |")

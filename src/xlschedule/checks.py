@@ -70,7 +70,9 @@ def check_sheets(file: str, snap: WorkbookSnapshot, template: Template, force: s
 def check_rows(file: str, sheet: SheetSnapshot, section: Section, mode: Mode, force: str) -> Iterator[Finding]:
     """Item refs in the ref column must sit on their rows; if not, rows were inserted or deleted."""
     col = layout.columns(mode).ref
-    found_at = {as_text(cv.value): coord for coord, cv in sheet.cells.items() if coord[0] == col and coord[1:].isdigit()}
+    found_at = {
+        as_text(cv.value): coord for coord, cv in sheet.cells.items() if coord[0] == col and coord[1:].isdigit()
+    }
     for i, item in enumerate(section.items):
         expected = layout.item_row(i)
         cell = sheet.cells.get(f"{col}{expected}")
@@ -112,7 +114,8 @@ def check_locked(
         problems.append((coord, "something was typed into it"))
     problems.sort(key=lambda p: _cell_order(p[0]))
     for coord, how in problems[:MAX_CELL_FINDINGS]:
-        code = Code.FORCE_CHANGED if (sheet.name, coord) == (COVER_SHEET, layout.cover_cell("force")) else Code.LOCKED_CELL_CHANGED
+        is_force = (sheet.name, coord) == (COVER_SHEET, layout.cover_cell("force"))
+        code = Code.FORCE_CHANGED if is_force else Code.LOCKED_CELL_CHANGED
         yield code.finding(file, sheet=sheet.name, cell=coord, how=how, force=force)
     if len(problems) > MAX_CELL_FINDINGS:
         yield Code.LOCKED_CELL_CHANGED.finding(
@@ -197,7 +200,9 @@ def _option(
     option = None if cell.is_formula else normalise_option(cell.value, options)
     if option is None:
         value = "A formula" if cell.is_formula else describe(cell.value)
-        findings.append(code.finding(file, sheet=sheet.name, cell=coord, value=value, options=", ".join(options), ref=ref))
+        findings.append(
+            code.finding(file, sheet=sheet.name, cell=coord, value=value, options=", ".join(options), ref=ref)
+        )
     return option
 
 
@@ -217,10 +222,9 @@ def read_cover(file: str, snap: WorkbookSnapshot) -> tuple[dict[str, str | None]
         if found["date"] is None:
             found["date"] = as_text(raw_date.value)
             findings.append(Code.DATE_NOT_RECOGNISED.finding(file, sheet=COVER_SHEET, cell=layout.cover_cell("date")))
-    if not found["return_ref"]:
-        findings.append(Code.MISSING_RETURN_REFERENCE.finding(file, sheet=COVER_SHEET, cell=layout.cover_cell("return_ref")))
-    if not found["inspector"]:
-        findings.append(Code.MISSING_INSPECTOR.finding(file, sheet=COVER_SHEET, cell=layout.cover_cell("inspector")))
+    for name, code in (("return_ref", Code.MISSING_RETURN_REFERENCE), ("inspector", Code.MISSING_INSPECTOR)):
+        if not found[name]:
+            findings.append(code.finding(file, sheet=COVER_SHEET, cell=layout.cover_cell(name)))
     return found, findings
 
 
@@ -260,10 +264,15 @@ def check_unanswered(
         if mode is Mode.NARRATIVE:
             missing = [r.evidence_cell for r in rows if not (r.evidence or "").strip()]
         else:
-            missing = [r.score_cell for r in rows if r.score is None and (r.sheet, r.score_cell) not in invalid]
+            missing = [
+                r.score_cell for r in rows
+                if r.score_cell and r.score is None and (r.sheet, r.score_cell) not in invalid
+            ]
         if missing:
             shown = ", ".join(missing[:5]) + (", ..." if len(missing) > 5 else "")
-            yield Code.UNANSWERED.finding(file, sheet=sheet, cell=missing[0], count=len(missing), total=len(rows), cells=shown)
+            yield Code.UNANSWERED.finding(
+                file, sheet=sheet, cell=missing[0], count=len(missing), total=len(rows), cells=shown
+            )
 
 
 def low_scores(schedule: Schedule, mode: Mode) -> set[str]:

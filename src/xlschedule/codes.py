@@ -19,33 +19,125 @@ class Code(Enum):
     """Each finding's stable code (the member's name, spelt as the user sees it), its severity, and a
     template for the message."""
 
-    NOT_A_WORKBOOK = (E, "Not a readable Excel workbook ({detail}). Open it in Excel, save it as .xlsx and send it again.")
-    ENCRYPTED = (E, "The workbook has a password to open. Remove it in Excel (File > Info > Protect Workbook > Encrypt with Password, clear the password) and send it again, or ingest with --open-password.")
-    WRONG_OPEN_PASSWORD = (E, "The workbook has a password to open and the one given does not open it. Check --open-password (or XLSCHEDULE_OPEN_PASSWORD).")
-    OLD_XLS_FORMAT = (E, "This is the old binary .xls format. Open it in Excel, save it as Excel Workbook (.xlsx), and send that.")
-    ACTIVE_CONTENT = (E, "The workbook contains {what}, which a return must not have; none of it was run or followed. Copy the answers into a fresh blank and send that.")
-    UNSAFE_XML = (E, "The workbook's XML declares entities (in {part}), which Excel never writes; it was not read. Copy the answers into a fresh blank and send that.")
-    TOO_LARGE = (E, "The workbook {detail}, far beyond any return; it was refused unread. Check that it is the right file.")
-    UNEXPECTED_ERROR = (E, "xlschedule could not check this file ({detail}); the rest of the run went on. Please send this file to the xlschedule maintainers.")
-    NOT_XLSCHEDULE = (E, "Not a workbook built by xlschedule ({detail}). Fill in the blank workbook sent for your force.")
-    OTHER_SCHEDULE_VERSION = (E, "Built from schedule {built}; this run checks schedule {current}. Copy the answers into the current blank for {force}.")
-    UNKNOWN_FORCE = (E, "Built for force '{force}', which is not in this schedule's [forces]. Check the schedule, or use the blank for your force.")
-    SHEET_MISSING = (E, "Sheet '{sheet}' is missing (deleted or renamed). Copy the answers into a fresh blank for {force}.")
-    SHEET_ADDED = (E, "Sheet '{sheet}' is not in the blank. Delete it, or copy the answers into a fresh blank for {force}.")
-    ROWS_INSERTED_OR_DELETED = (E, "Rows were inserted or deleted: {ref} should be on row {expected} but {found}. Copy the answers into a fresh blank for {force}.")
-    LOCKED_CELL_CHANGED = (E, "This cell is locked in the blank and was changed ({how}). Put the blank's content back, or copy the answers into a fresh blank for {force}.")
-    FORCE_CHANGED = (E, "The cover names another force than the one this workbook was built for ({force}). Use the blank sent for your own force.")
-    INVALID_SCORE = (E, "{value} is not one of the options ({options}) for {ref}. Pick one from the dropdown, or clear the cell.")
-    INVALID_POLICY_FIT = (E, "{value} is not one of the options ({options}) for the policy fit of {ref}. Pick one from the dropdown.")
+    NOT_A_WORKBOOK = (
+        E,
+        "Not a readable Excel workbook ({detail}). Open it in Excel, save it as .xlsx and send it again.",
+    )
+    ENCRYPTED = (
+        E,
+        "The workbook has a password to open. Remove it in Excel (File > Info > Protect Workbook > Encrypt with "
+        "Password, clear the password) and send it again, or ingest with --open-password.",
+    )
+    WRONG_OPEN_PASSWORD = (
+        E,
+        "The workbook has a password to open and the one given does not open it. Check --open-password (or "
+        "XLSCHEDULE_OPEN_PASSWORD).",
+    )
+    OLD_XLS_FORMAT = (
+        E,
+        "This is the old binary .xls format. Open it in Excel, save it as Excel Workbook (.xlsx), and send that.",
+    )
+    ACTIVE_CONTENT = (
+        E,
+        "The workbook contains {what}, which a return must not have; none of it was run or followed. Copy the "
+        "answers into a fresh blank and send that.",
+    )
+    UNSAFE_XML = (
+        E,
+        "The workbook's XML declares entities (in {part}), which Excel never writes; it was not read. Copy the "
+        "answers into a fresh blank and send that.",
+    )
+    TOO_LARGE = (
+        E,
+        "The workbook {detail}, far beyond any return; it was refused unread. Check that it is the right file.",
+    )
+    UNEXPECTED_ERROR = (
+        E,
+        "xlschedule could not check this file ({detail}); the rest of the run went on. Please send this file to "
+        "the xlschedule maintainers.",
+    )
+    NOT_XLSCHEDULE = (
+        E,
+        "Not a workbook built by xlschedule ({detail}). Fill in the blank workbook sent for your force.",
+    )
+    OTHER_SCHEDULE_VERSION = (
+        E,
+        "Built from schedule {built}; this run checks schedule {current}. Copy the answers into the current blank"
+        " for {force}.",
+    )
+    UNKNOWN_FORCE = (
+        E,
+        "Built for force '{force}', which is not in this schedule's [forces]. Check the schedule, or use the "
+        "blank for your force.",
+    )
+    SHEET_MISSING = (
+        E,
+        "Sheet '{sheet}' is missing (deleted or renamed). Copy the answers into a fresh blank for {force}.",
+    )
+    SHEET_ADDED = (
+        E,
+        "Sheet '{sheet}' is not in the blank. Delete it, or copy the answers into a fresh blank for {force}.",
+    )
+    ROWS_INSERTED_OR_DELETED = (
+        E,
+        "Rows were inserted or deleted: {ref} should be on row {expected} but {found}. Copy the answers into a "
+        "fresh blank for {force}.",
+    )
+    LOCKED_CELL_CHANGED = (
+        E,
+        "This cell is locked in the blank and was changed ({how}). Put the blank's content back, or copy the "
+        "answers into a fresh blank for {force}.",
+    )
+    FORCE_CHANGED = (
+        E,
+        "The cover names another force than the one this workbook was built for ({force}). Use the blank sent for"
+        " your own force.",
+    )
+    INVALID_SCORE = (
+        E,
+        "{value} is not one of the options ({options}) for {ref}. Pick one from the dropdown, or clear the cell.",
+    )
+    INVALID_POLICY_FIT = (
+        E,
+        "{value} is not one of the options ({options}) for the policy fit of {ref}. Pick one from the dropdown.",
+    )
     DUPLICATE_FILE = (E, "The same file as {other}: it is counted once.")
-    DUPLICATE_RETURN = (E, "{force} return '{return_ref}' is also in {other}: it is counted once. Give each return its own reference.")
-    REJECTED_STRICT = (E, "Rejected because --strict treats its {count} warning(s) as errors. Fix them, or ingest without --strict.")
-    UNANSWERED = (W, "{count} of {total} unanswered on this sheet ({cells}). Answer them, or pick N/A where they do not apply.")
-    LOW_SCORE_NO_EVIDENCE = (W, "{ref} is scored {value} with no evidence in {evidence_cell}. Write the evidence behind a low score.")
-    NA_STEP_WITH_SCORES = (W, "The judgment for {ref} is N/A but {count} item(s) on the sheet are scored. Check whether the step applies.")
-    FORMULA_IN_EVIDENCE = (W, "This evidence cell holds a formula; it was kept as its text. Type the evidence as plain text.")
-    SHEET_UNPROTECTED = (W, "The sheet's protection was removed; its content is unchanged, so the return was accepted. Leave sheets protected.")
-    MISSING_RETURN_REFERENCE = (W, "No return reference on the cover. Give each return one (e.g. the case number) so returns can be told apart.")
+    DUPLICATE_RETURN = (
+        E,
+        "{force} return '{return_ref}' is also in {other}: it is counted once. Give each return its own "
+        "reference.",
+    )
+    REJECTED_STRICT = (
+        E,
+        "Rejected because --strict treats its {count} warning(s) as errors. Fix them, or ingest without --strict.",
+    )
+    UNANSWERED = (
+        W,
+        "{count} of {total} unanswered on this sheet ({cells}). Answer them, or pick N/A where they do not apply.",
+    )
+    LOW_SCORE_NO_EVIDENCE = (
+        W,
+        "{ref} is scored {value} with no evidence in {evidence_cell}. Write the evidence behind a low score.",
+    )
+    NA_STEP_WITH_SCORES = (
+        W,
+        "The judgment for {ref} is N/A but {count} item(s) on the sheet are scored. Check whether the step "
+        "applies.",
+    )
+    FORMULA_IN_EVIDENCE = (
+        W,
+        "This evidence cell holds a formula; it was kept as its text. Type the evidence as plain text.",
+    )
+    SHEET_UNPROTECTED = (
+        W,
+        "The sheet's protection was removed; its content is unchanged, so the return was accepted. Leave sheets "
+        "protected.",
+    )
+    MISSING_RETURN_REFERENCE = (
+        W,
+        "No return reference on the cover. Give each return one (e.g. the case number) so returns can be told "
+        "apart.",
+    )
     MISSING_INSPECTOR = (W, "No inspector named on the cover. Fill in who completed the return.")
     DATE_NOT_RECOGNISED = (W, "The date of audit is not a date. Type it as a date, e.g. 2026-11-26.")
 
@@ -65,6 +157,6 @@ class Code(Enum):
 
     def finding(self, file: str, sheet: str | None = None, cell: str | None = None, **values: Any) -> Finding:
         return Finding(
-            file=file, code=self.code, severity=self.severity, message=self.template.format(sheet=sheet, cell=cell, **values),
-            sheet=sheet, cell=cell,
+            file=file, code=self.code, severity=self.severity, sheet=sheet, cell=cell,
+            message=self.template.format(sheet=sheet, cell=cell, **values),
         )

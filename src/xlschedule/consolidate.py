@@ -256,8 +256,8 @@ def heat_map(ws: Worksheet, schedule: Schedule, mode: Mode, cells: str) -> None:
 
 
 def _scale_range(schedule: Schedule) -> tuple[float, float]:
-    values = [score_value(schedule, Mode.SCALE, o) for o in schedule.modes[Mode.SCALE].options]
-    return min(values), max(values)  # type: ignore[type-var]
+    values = [v for o in schedule.modes[Mode.SCALE].options if (v := score_value(schedule, Mode.SCALE, o)) is not None]
+    return min(values), max(values)
 
 
 def area(first_col: int, first_row: int, last_col: int, last_row: int) -> str:

@@ -9,7 +9,7 @@ import io
 import os
 import tempfile
 import zipfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +19,14 @@ from openpyxl.writer.excel import ExcelWriter
 from .errors import OutputError
 
 #: Document timestamps and zip entry times, fixed so the same inputs give the same bytes.
-FIXED_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
+FIXED_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 class _FixedTimeZip(zipfile.ZipFile):
     """A zip whose every entry has the fixed time and a normal file mode, whenever it is written."""
 
-    def writestr(  # type: ignore[override]
+    def writestr(
         self, zinfo_or_arcname: str | zipfile.ZipInfo, data: Any, compress_type: Any = None, compresslevel: Any = None
     ) -> None:
         if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
@@ -35,7 +35,7 @@ class _FixedTimeZip(zipfile.ZipFile):
             zinfo_or_arcname.external_attr = 0o644 << 16
         super().writestr(zinfo_or_arcname, data)
 
-    def write(  # type: ignore[override]
+    def write(
         self, filename: Any, arcname: Any = None, compress_type: Any = None, compresslevel: Any = None
     ) -> None:
         with open(filename, "rb") as fh:  # openpyxl writes each worksheet through a temporary file

@@ -39,6 +39,7 @@ def pool(
     without a thread of their own for that reason. Otherwise a fork server imports the `preload`
     modules once for all workers; failing that, each worker is spawned afresh."""
     methods = multiprocessing.get_all_start_methods()
+    context: multiprocessing.context.BaseContext
     if "fork" in methods and threading.active_count() == 1:
         context = multiprocessing.get_context("fork")
     elif "forkserver" in methods:

@@ -18,7 +18,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from xml.parsers.expat import ExpatError
 
 from openpyxl.formula.translate import Translator
@@ -139,7 +139,8 @@ def _decrypt(data: bytes, open_password: str | None) -> bytes:
     except (InvalidKeyError, DecryptionError):
         raise ReadError(Code.WRONG_OPEN_PASSWORD) from None
     except Exception as exc:  # noqa: BLE001 - msoffcrypto raises assorted errors on damaged files
-        raise ReadError(Code.NOT_A_WORKBOOK, detail=f"an encrypted file that cannot be decrypted ({type(exc).__name__})") from None
+        detail = f"an encrypted file that cannot be decrypted ({type(exc).__name__})"
+        raise ReadError(Code.NOT_A_WORKBOOK, detail=detail) from None
     return out.getvalue()
 
 
@@ -158,7 +159,8 @@ def vet_package(zf: zipfile.ZipFile) -> None:
         if info.file_size > MAX_PART_BYTES:
             raise ReadError(Code.TOO_LARGE, detail=f"would unpack {info.filename} to {info.file_size / 2**20:,.0f} MB")
         if info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-            raise ReadError(Code.TOO_LARGE, detail=f"compresses {info.filename} {info.file_size // max(info.compress_size, 1):,} to 1")
+            ratio = info.file_size // max(info.compress_size, 1)
+            raise ReadError(Code.TOO_LARGE, detail=f"compresses {info.filename} {ratio:,} to 1")
     for prefix, what in ACTIVE_PARTS.items():
         hit = next((n for n in sorted(names) if n == prefix or (prefix.endswith("/") and n.startswith(prefix))), None)
         if hit:
@@ -182,13 +184,13 @@ def _check_content_types(xml: bytes) -> None:
         raise ReadError(Code.NOT_A_WORKBOOK, detail="a package whose main part is not declared as a workbook")
 
 
-def _well_formed_checker():
+def _well_formed_checker() -> xml.parsers.expat.XMLParserType:
     """An expat parser with no handlers: checks well-formedness in constant memory, builds nothing.
     Entity declarations never reach it (the scan refuses them first); should one, it fails."""
     parser = xml.parsers.expat.ParserCreate()
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
 
-    def refuse(*_args):
+    def refuse(*_args: object) -> NoReturn:
         raise ReadError(Code.UNSAFE_XML, part="an XML part")
 
     parser.EntityDeclHandler = refuse
@@ -198,39 +200,55 @@ def _well_formed_checker():
 
 def _stream_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
     """Inflate one part in chunks (never whole) to scan it: entities, macro content types, cell counts."""
-    is_xml = info.filename.endswith((".xml", ".rels"))
-    is_sheet = info.filename.startswith("xl/worksheets/") and is_xml
+    scan = _XmlPartScan(info.filename) if info.filename.endswith((".xml", ".rels")) else None
     seen = 0
-    cells = 0
-    tail = b""
-    checker = _well_formed_checker() if is_xml else None
     try:
         with zf.open(info) as fh:
             while chunk := fh.read(CHUNK):
                 seen += len(chunk)
                 if seen > MAX_PART_BYTES:
-                    raise ReadError(Code.TOO_LARGE, detail=f"unpacks {info.filename} beyond {MAX_PART_BYTES // 2**20} MB")
-                if not is_xml:
-                    continue
-                window = tail + chunk
-                if any(marker in window for marker in ENTITY_MARKERS):
-                    raise ReadError(Code.UNSAFE_XML, part=info.filename)
-                if b'TargetMode="External"' in window and info.filename.startswith("xl/_rels/"):
-                    raise ReadError(Code.ACTIVE_CONTENT, what=f"external links ({info.filename})")
-                if is_sheet:
-                    cells += window.count(b"<c ") - tail.count(b"<c ")
-                    if cells > MAX_CELLS_PER_SHEET:
-                        raise ReadError(Code.TOO_LARGE, detail=f"has over {MAX_CELLS_PER_SHEET:,} cells in {info.filename}")
-                tail = chunk[-16:]
-                checker.Parse(chunk, False)
-            if checker is not None:
-                checker.Parse(b"", True)
+                    detail = f"unpacks {info.filename} beyond {MAX_PART_BYTES // 2**20} MB"
+                    raise ReadError(Code.TOO_LARGE, detail=detail)
+                if scan is not None:
+                    scan.feed(chunk)
+            if scan is not None:
+                scan.close()
     except ExpatError:
-        raise ReadError(Code.NOT_A_WORKBOOK, detail=f"a damaged package ({info.filename} is not well-formed XML)") from None
+        detail = f"a damaged package ({info.filename} is not well-formed XML)"
+        raise ReadError(Code.NOT_A_WORKBOOK, detail=detail) from None
     except ReadError:
         raise
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError, ValueError) as exc:
-        raise ReadError(Code.NOT_A_WORKBOOK, detail=f"a damaged package ({type(exc).__name__} in {info.filename})") from None
+        detail = f"a damaged package ({type(exc).__name__} in {info.filename})"
+        raise ReadError(Code.NOT_A_WORKBOOK, detail=detail) from None
+
+
+class _XmlPartScan:
+    """What the streaming pass looks for in one XML part, chunk by chunk: markers may span two chunks."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.is_sheet = name.startswith("xl/worksheets/")
+        self.is_workbook_rels = name.startswith("xl/_rels/")
+        self.cells = 0
+        self.tail = b""
+        self.checker = _well_formed_checker()
+
+    def feed(self, chunk: bytes) -> None:
+        window = self.tail + chunk
+        if any(marker in window for marker in ENTITY_MARKERS):
+            raise ReadError(Code.UNSAFE_XML, part=self.name)
+        if self.is_workbook_rels and b'TargetMode="External"' in window:
+            raise ReadError(Code.ACTIVE_CONTENT, what=f"external links ({self.name})")
+        if self.is_sheet:
+            self.cells += window.count(b"<c ") - self.tail.count(b"<c ")
+            if self.cells > MAX_CELLS_PER_SHEET:
+                raise ReadError(Code.TOO_LARGE, detail=f"has over {MAX_CELLS_PER_SHEET:,} cells in {self.name}")
+        self.tail = chunk[-16:]
+        self.checker.Parse(chunk, False)
+
+    def close(self) -> None:
+        self.checker.Parse(b"", True)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -380,7 +398,8 @@ def parse_sheets(package: bytes) -> dict[str, SheetSnapshot]:
     for name, scan in scans.items():
         if scan.max_row * scan.max_col > MAX_SPAN:
             raise ReadError(
-                Code.TOO_LARGE, detail=f"has cells out to row {scan.max_row:,}, column {scan.max_col:,} on sheet '{name}'"
+                Code.TOO_LARGE,
+                detail=f"has cells out to row {scan.max_row:,}, column {scan.max_col:,} on sheet '{name}'",
             )
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(package))

@@ -97,7 +97,8 @@ class Report:
     def summary(self) -> str:
         c = self.counts
         return (
-            f"{c.accepted} of {_plural(c.returns, 'return')} accepted ({c.rejected} rejected, {c.duplicates} duplicate); "
+            f"{c.accepted} of {_plural(c.returns, 'return')} accepted "
+            f"({c.rejected} rejected, {c.duplicates} duplicate); "
             f"{_plural(c.errors, 'error')}, {_plural(c.warnings, 'warning')}."
         )
 
@@ -105,7 +106,8 @@ class Report:
 def _return_cells(r: Return) -> list[str]:
     return [
         printable(r.file), printable(r.force or "-"), printable(r.return_ref or "-"), r.status.value,
-        _plural(len(r.errors()), "error"), _plural(len(r.warnings()), "warning"), f"{r.answered}/{len(r.responses)} answered",
+        _plural(len(r.errors()), "error"), _plural(len(r.warnings()), "warning"),
+        f"{r.answered}/{len(r.responses)} answered",
     ]
 
 
