@@ -77,6 +77,7 @@ def _progress(show: bool) -> Progress:
 def main() -> None:
     """Build assessment workbooks from schedule.toml, and consolidate the returns.
 
+    \b
     Example: xlschedule build --mode scale --force Kent
     """
 
@@ -110,6 +111,7 @@ def build(
     Each workbook has a cover, the overall assessment, a sheet per step and leadership; only the
     input cells are unlocked.
 
+    \b
     Example: xlschedule build --force "Thames Valley" --force Kent --mode yesno --out output
     """
     started = time.perf_counter()
@@ -187,6 +189,7 @@ def ingest(
     RETURNS are files or folders (every .xlsx inside; Excel's ~$ owner files are skipped).
     Exit status: 0 all accepted, 1 some rejected (the rest are still consolidated), 2 usage error.
 
+    \b
     Example: xlschedule ingest returns/ --out output/consolidated.xlsx --csv output/responses.csv
     """
     from .consolidate import write_outputs
@@ -215,6 +218,7 @@ def validate(
 
     Same checks and exit status as ingest.
 
+    \b
     Example: xlschedule validate returns/Kent-case-12.xlsx
     """
     with reported():
@@ -234,6 +238,7 @@ def samples(out_dir: Path, schedule_path: Path | None) -> None:
 
     Two forces with two returns for one, every scoring mode, and one return with problems.
 
+    \b
     Example: xlschedule samples --out samples && xlschedule ingest samples
     """
     from .samples import make_samples

@@ -1,0 +1,75 @@
+"""The README cannot go stale: its table of codes, its sample output and its module table are checked
+against what the code really has and prints, and every command's help ends with an example."""
+
+from __future__ import annotations
+
+import re
+
+import click
+import pytest
+
+from xlschedule.cli import main
+from xlschedule.codes import Code
+
+from conftest import ROOT, run_cli
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def readme_table(first_header: str) -> list[list[str]]:
+    """The rows of the README table whose header row starts with `first_header`."""
+    lines = README.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"| {first_header} |"))
+    rows = []
+    for line in lines[start + 2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.strip("|").split("|")])
+    return rows
+
+
+def fenced_block_after(marker: str) -> str:
+    """The first ``` block after the line containing `marker`."""
+    after = README[README.index(marker):]
+    match = re.search(r"```\w*\n(.*?)```", after, re.S)
+    assert match, f"no code block after {marker!r}"
+    return match.group(1)
+
+
+def test_readme_codes_table_is_every_code_with_its_severity():
+    documented = {
+        (code, severity)
+        for names, severity, _meaning in readme_table("code")
+        for code in re.findall(r"`([a-z-]+)`", names)
+    }
+    assert documented == {(c.code, c.severity.value) for c in Code}
+
+
+def commands() -> list[tuple[str, click.Command]]:
+    assert isinstance(main, click.Group)
+    return [("xlschedule", main), *((f"xlschedule {n}", c) for n, c in sorted(main.commands.items()))]
+
+
+@pytest.mark.parametrize("name,command", commands(), ids=[n for n, _ in commands()])
+def test_every_command_has_help_ending_with_an_example(name, command):
+    help_text = (command.help or "").strip()
+    assert help_text, f"{name} has no help"
+    last = help_text.splitlines()[-1].strip()
+    assert last.startswith("Example: xlschedule "), f"{name}'s help should end with 'Example: xlschedule ...'"
+    result = run_cli(*name.split()[1:], "--help")
+    assert result.exit_code == 0 and last in result.output
+
+
+def test_readme_sample_output_is_what_ingest_prints(tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)  # the README runs it from the repository, naming files as samples/...
+    out = tmp_path / "consolidated.xlsx"
+    result = run_cli("ingest", "samples", "--out", str(out))
+    assert result.exit_code == 1
+    printed = result.stdout.replace(str(out), "output/consolidated.xlsx")
+    assert printed == fenced_block_after("Ingesting them (`xlschedule ingest samples")
+
+
+def test_readme_module_table_names_every_module():
+    documented = {re.sub(r"`", "", row[0]) for row in readme_table("module")}
+    modules = {p.name for p in (ROOT / "src" / "xlschedule").glob("*.py") if not p.name.startswith("__")}
+    assert documented == modules
