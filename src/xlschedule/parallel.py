@@ -88,35 +88,57 @@ def run(
     it saves. A worker that dies (a crash no exception could catch) breaks the pool: with `on_crash`, the
     unfinished items are then run one per fresh process, so that only the culprit gets `on_crash(item)`;
     without it, or where processes cannot start at all, the rest are run in this process."""
-    results: list[R] = []
-
-    def record(item: T, result: R) -> None:
-        results.append(result)
-        if on_result:
-            on_result(item, result)
-
-    def here() -> list[R]:
-        context = make_context(*context_args)
-        for item in items[len(results):]:
-            record(item, work(context, item))
-        return results
-
+    job = _Job(items, work, make_context, context_args, on_result)
     size = workers(size)
     if size < 2 or len(items) < threshold:
-        return here()
-    start = (make_context, context_args)
-    preload = [make_context.__module__]
+        return job.here()
     try:
-        with pool(size, _start, start, preload) as many:
-            for item, result in zip(items, many.map(functools.partial(_call, work), items, chunksize=chunksize)):
-                record(item, result)
+        job.in_pool(size, chunksize)
     except BrokenProcessPool:
         if on_crash is None or not pools_work():
-            return here()
-        for item in items[len(results):]:
+            return job.here()
+        job.one_by_one(on_crash)
+    return job.results
+
+
+class _Job:
+    """The items, how to work on them, and the results so far (in the items' order)."""
+
+    def __init__(
+        self, items: Sequence[T], work: Callable[[Any, T], R], make_context: Callable[..., Any],
+        context_args: tuple[Any, ...], on_result: Callable[[T, R], None] | None,
+    ) -> None:
+        self.items, self.work, self.on_result = items, work, on_result
+        self.make_context, self.context_args = make_context, context_args
+        self.results: list[Any] = []
+
+    def record(self, item: Any, result: Any) -> None:
+        self.results.append(result)
+        if self.on_result:
+            self.on_result(item, result)
+
+    def todo(self) -> Sequence[Any]:
+        return self.items[len(self.results):]
+
+    def here(self) -> list[Any]:
+        context = self.make_context(*self.context_args)
+        for item in self.todo():
+            self.record(item, self.work(context, item))
+        return self.results
+
+    def _pool(self, size: int) -> ProcessPoolExecutor:
+        return pool(size, _start, (self.make_context, self.context_args), [self.make_context.__module__])
+
+    def in_pool(self, size: int, chunksize: int) -> None:
+        todo = self.todo()
+        with self._pool(size) as many:
+            for item, result in zip(todo, many.map(functools.partial(_call, self.work), todo, chunksize=chunksize)):
+                self.record(item, result)
+
+    def one_by_one(self, on_crash: Callable[[Any], Any]) -> None:
+        for item in self.todo():
             try:
-                with pool(1, _start, start, preload) as alone:
-                    record(item, alone.submit(_call, work, item).result())
+                with self._pool(1) as alone:
+                    self.record(item, alone.submit(_call, self.work, item).result())
             except BrokenProcessPool:
-                record(item, on_crash(item))
-    return results
+                self.record(item, on_crash(item))
