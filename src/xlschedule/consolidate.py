@@ -577,6 +577,7 @@ def consolidation_workbook(schedule: Schedule, returns: list[Return]) -> Workboo
     wb = Workbook()
     summary = wb.active
     summary.title = "Summary"
+    summary.sheet_view.tabSelected = True  # the sheet the workbook opens on is the one selected
     write_summary(summary, run)
     write_items(wb.create_sheet("Items"), run)
     write_responses(wb.create_sheet("Responses"), response_rows(run))
