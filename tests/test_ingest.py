@@ -194,10 +194,11 @@ def test_unprotected_sheet_with_unchanged_content_is_accepted_with_a_warning(tmp
     def edit(wb):
         wb["9 Police detention"].protection.sheet = False
 
-    report = ingest([make_return(tmp_path, schedule, "unprotected", edit=edit)], schedule)
+    path = make_return(tmp_path, schedule, "unprotected", edit=edit)
+    report = ingest([path], schedule)
     assert report.ok
     assert codes(report) == [["9 Police detention", None, "sheet-unprotected"]]
-    strict = ingest([make_return(tmp_path, schedule, "unprotected", edit=edit)], schedule, strict=True)
+    strict = ingest([path], schedule, strict=True)
     assert not strict.ok and "rejected-strict" in [f.code for f in strict.findings]
 
 
@@ -214,7 +215,8 @@ def test_soft_checks(tmp_path, schedule):
     }
     for row in range(10, 16):
         values[("9 Police detention", f"C{row}")] = na
-    report = ingest([make_return(tmp_path, schedule, "soft", values=values)], schedule)
+    path = make_return(tmp_path, schedule, "soft", values=values)
+    report = ingest([path], schedule)
     assert report.ok  # warnings only
     assert sorted(codes(report)) == sorted([
         [COVER_SHEET, "B9", "missing-return-reference"],
@@ -225,7 +227,7 @@ def test_soft_checks(tmp_path, schedule):
     ])
     evidence = next(r for r in report.returns[0].responses if r.ref == "LMG.1").evidence
     assert evidence == "=SUM(1,2)"
-    assert not ingest([make_return(tmp_path, schedule, "soft", values=values)], schedule, strict=True).ok
+    assert not ingest([path], schedule, strict=True).ok
 
 
 def test_duplicate_file_and_duplicate_reference_are_counted_once(tmp_path, schedule):
