@@ -6,13 +6,17 @@ import csv
 import time
 import zipfile
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from openpyxl import load_workbook
 
 from xlschedule import layout
 from xlschedule.consolidate import (
-    RESPONSE_COLUMNS, excel_text, write_consolidation, write_responses_csv,
+    RESPONSE_COLUMNS,
+    excel_text,
+    write_consolidation,
+    write_responses_csv,
 )
 from xlschedule.model import Finding, Mode, Response, Return, ReturnStatus, Schedule, Severity
 
@@ -46,8 +50,7 @@ def make_return(
     )
 
 
-@pytest.fixture()
-def returns(schedule) -> list[Return]:
+def sample_returns(schedule: Schedule) -> list[Return]:
     """Kent: two scale returns and one narrative; Essex: two yes/no returns and one rejected."""
     kent_a = make_return(
         schedule, "in/kent-a.xlsx", "Kent", Mode.SCALE, "=cmd|' /C calc'!A0",
@@ -89,12 +92,24 @@ def returns(schedule) -> list[Return]:
 
 
 @pytest.fixture()
-def written(tmp_path, schedule, returns) -> Path:
-    path = tmp_path / "out" / "consolidated.xlsx"
+def returns(schedule) -> list[Return]:
+    return sample_returns(schedule)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory, schedule) -> Path:
+    """The consolidation of sample_returns, written once for the module; tests only read it."""
+    path = tmp_path_factory.mktemp("written") / "out" / "consolidated.xlsx"
     path.parent.mkdir()
     assert not path.exists()
-    write_consolidation(schedule, returns, path)
+    write_consolidation(schedule, sample_returns(schedule), path)
     return path
+
+
+@pytest.fixture(scope="module")
+def written_wb(written):
+    """`written` as openpyxl loads it, loaded once: tests read it and must not change it."""
+    return load_workbook(written)
 
 
 def rows_of(ws) -> list[dict]:
@@ -118,14 +133,14 @@ def block(ws, title_start: str) -> dict[str, dict]:
     raise AssertionError(f"no block titled {title_start!r}")
 
 
-def test_written_atomically_with_every_sheet(written):
+def test_written_atomically_with_every_sheet(written, written_wb):
     assert written.exists()
     assert [p.name for p in written.parent.iterdir()] == ["consolidated.xlsx"]  # no temp file left
-    assert load_workbook(written).sheetnames == SHEETS
+    assert written_wb.sheetnames == SHEETS
 
 
-def test_responses_is_a_table_of_accepted_returns_only(written, schedule):
-    ws = load_workbook(written)["Responses"]
+def test_responses_is_a_table_of_accepted_returns_only(written_wb, schedule):
+    ws = written_wb["Responses"]
     assert [c.value for c in ws[1]] == list(RESPONSE_COLUMNS)
     table = ws.tables["Responses"]
     assert table.ref == f"A1:J{ws.max_row}"
@@ -142,8 +157,8 @@ def test_responses_is_a_table_of_accepted_returns_only(written, schedule):
                      ("Kent", "K-N1")]
 
 
-def test_response_values_types_and_cells(written, schedule):
-    rows = rows_of(load_workbook(written)["Responses"])
+def test_response_values_types_and_cells(written_wb, schedule):
+    rows = rows_of(written_wb["Responses"])
     kent_a = {r["Ref"]: r for r in rows if r["Source file"] == "in/kent-a.xlsx"}
     assert kent_a["OA.J"]["Score"] == 4 and kent_a["OA.J"]["Policy fit"] == "No"
     assert kent_a["1.J"]["Score"] == "N/A"
@@ -158,8 +173,8 @@ def test_response_values_types_and_cells(written, schedule):
     assert essex["OA.J"]["Score"] == "Yes"
 
 
-def test_return_text_comes_back_as_the_same_plain_string(written):
-    wb = load_workbook(written)
+def test_return_text_comes_back_as_the_same_plain_string(written, written_wb):
+    wb = written_wb
     ws = wb["Responses"]
     col = RESPONSE_COLUMNS.index("Evidence") + 1
     cells = {c.value: c for (c,) in ws.iter_rows(min_row=2, min_col=col, max_col=col) if c.value}
@@ -186,8 +201,8 @@ def test_return_text_comes_back_as_the_same_plain_string(written):
     assert "<f>" not in sheets  # not one formula in the whole workbook
 
 
-def test_summary_aggregates_over_a_forces_returns(written, schedule):
-    ws = load_workbook(written)["Summary"]
+def test_summary_aggregates_over_a_forces_returns(written_wb, schedule):
+    ws = written_wb["Summary"]
     oa, step1, step2, step3 = (s.label for s in schedule.sections[:4])
     scale = block(ws, schedule.modes[Mode.SCALE].title)
     kent = scale["Kent"]
@@ -210,8 +225,8 @@ def test_summary_aggregates_over_a_forces_returns(written, schedule):
     assert len(rules) == 3 and all(r.type == "colorScale" for r in rules)
 
 
-def test_items_sheet_aggregates_by_item(written, schedule):
-    ws = load_workbook(written)["Items"]
+def test_items_sheet_aggregates_by_item(written_wb, schedule):
+    ws = written_wb["Items"]
     head = [c.value for c in ws[2]]
     assert head[:3] == ["Section", "Ref", "Item"]
     assert head[3:] == ["Kent", "Essex", "Kent"]  # scale band, yes/no band, narrative band
@@ -224,8 +239,8 @@ def test_items_sheet_aggregates_by_item(written, schedule):
     assert by_ref["1.1"][5] == 1  # narrative: one return wrote evidence
 
 
-def test_policy_fit_crosstab(written, schedule):
-    ws = load_workbook(written)["Policy fit"]
+def test_policy_fit_crosstab(written_wb, schedule):
+    ws = written_wb["Policy fit"]
     title = f"{schedule.overall.label}: {schedule.modes[Mode.SCALE].title}"
     (start,) = [c.row for (c,) in ws.iter_rows(min_col=1, max_col=1) if c.value == title]
     head = [c.value for c in ws[start + 1]][:7]
@@ -238,8 +253,8 @@ def test_policy_fit_crosstab(written, schedule):
     assert yesno_title in [c.value for c in ws[start]]
 
 
-def test_returns_and_issues_list_every_return(written):
-    wb = load_workbook(written)
+def test_returns_and_issues_list_every_return(written_wb):
+    wb = written_wb
     returns = rows_of(wb["Returns"])
     assert [r["File"] for r in returns] == [
         "in/essex-1.xlsx", "in/essex-2.xlsx", "in/essex-bad.xlsx", "in/kent-a.xlsx", "in/kent-b.xlsx",
@@ -257,19 +272,26 @@ def test_returns_and_issues_list_every_return(written):
     ]
 
 
-def test_summary_has_a_chart(written):
-    wb = load_workbook(written)
+def test_summary_has_a_chart(written, written_wb):
+    wb = written_wb
     assert wb["Summary"]._charts
     with zipfile.ZipFile(written) as z:
         assert any(n.startswith("xl/charts/chart") for n in z.namelist())
 
 
-def test_same_returns_give_the_same_bytes(tmp_path, schedule, returns):
+def test_same_returns_give_the_same_bytes(tmp_path, schedule, returns, written):
     a, b = tmp_path / "a.xlsx", tmp_path / "b.xlsx"
     write_consolidation(schedule, returns, a)
-    time.sleep(1.1)  # a timestamp taken at writing would now differ
-    write_consolidation(schedule, list(reversed(returns)), b)
-    assert a.read_bytes() == b.read_bytes()
+    # A year later by the clock that zip entries take their times from: a time taken at writing would differ.
+    later = time.time() + 366 * 24 * 3600
+    with mock.patch("time.time", return_value=later), mock.patch("time.time_ns", return_value=int(later * 1e9)):
+        write_consolidation(schedule, list(reversed(returns)), b)
+    assert a.read_bytes() == b.read_bytes() == written.read_bytes()
+    # and the times recorded inside are the fixed ones, never the time of writing
+    with zipfile.ZipFile(a) as z:
+        assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        core = z.read("docProps/core.xml").decode()
+    assert core.count("2000-01-01T00:00:00Z") == 2  # created and modified
 
 
 def test_no_accepted_returns_still_writes_a_workbook(tmp_path, schedule, returns):
