@@ -191,9 +191,8 @@ def formulas_equivalent(a: object, b: object) -> bool:
 
 
 def only_whitespace_differs(a: object, b: object) -> bool:
-    """A known gap in the checker, pinned by test_whitespace_that_changes_a_formula_is_a_change: it ignores every
-    whitespace character anywhere in a formula (inside quoted sheet names and text too, and ones such as a
-    no-break space that are not formula whitespace at all), so such changes are not yet refused."""
+    """Two formulas that differ in meaning only by whitespace inside quoted sheet names or text, or by a
+    character such as a no-break space that is not formula whitespace: a change, however small it looks."""
     if not (isinstance(a, str) and isinstance(b, str)):
         return False
     return not formulas_equivalent(a, b) and formulas_equivalent(re.sub(r"\s", "", a), re.sub(r"\s", "", b))
@@ -240,9 +239,7 @@ def _intact(cells: dict[tuple[str, str], object], sheets: set[str] | None = None
             continue
         got = cells.get(key)
         if isinstance(value, str) and value.startswith("="):
-            if only_whitespace_differs(value, got):
-                event("oracle: a formula changed only in whitespace (a known gap: see its xfail test)")
-            elif not formulas_equivalent(value, got):
+            if not formulas_equivalent(value, got):
                 intact = False
         elif got != value:
             intact = False
@@ -623,9 +620,6 @@ def test_formulas_saved_the_way_applications_rewrite_them_are_accepted(mode, dat
     assert ret.status is ReturnStatus.ACCEPTED and ret.findings == [], (edits, [f.code for f in ret.findings])
 
 
-@pytest.mark.xfail(strict=True, reason="checks._formula_key drops every whitespace character, even inside quoted "
-                   "sheet names and text literals, so a reference to another (missing) sheet, a changed literal or "
-                   "a formula Excel cannot parse is accepted")
 @pytest.mark.parametrize("before, after", [
     ("'1 Initial contact'!", "'1 Initialcontact'!"),  # a sheet that does not exist
     ('=""', '=" "'),  # a blank judgment now shows 0

@@ -9,6 +9,8 @@ import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
+from openpyxl.formula.tokenizer import Token, Tokenizer, TokenizerError
+
 from . import layout
 from .codes import Code
 from .model import COVER_SHEET, META_SHEET, Finding, Mode, Response, Schedule, Section
@@ -94,11 +96,35 @@ def _same(expected: CellValue, actual: CellValue | None) -> bool:
     return type(expected.value) is type(actual.value) and expected.value == actual.value
 
 
-def _formula_key(formula: object) -> str:
-    """Formulas as spreadsheet applications rewrite them: no quotes a sheet name does not need
-    ('Overall'!C6 is saved as Overall!C6), no '=', '$', spaces or case."""
-    text = re.sub(r"'((?:[^']|'')+)'!", lambda m: m.group(1).replace("''", "'") + "!", str(formula))
-    return re.sub(r"[\s$]", "", text).lstrip("=").upper()
+def _formula_key(formula: object) -> tuple[tuple[str, str], ...] | str:
+    """A formula as its tokens, the way spreadsheet applications rewrite it on save: spaces and line breaks
+    between tokens, '$', the '=' and the case of names ignored, and no quotes a sheet name does not need
+    ('Overall'!C6 is saved as Overall!C6). Text inside quotes and sheet names keep every character.
+    A formula that cannot be tokenised is compared as it is written."""
+    text = str(formula)
+    try:
+        tokens = Tokenizer(text if text.startswith("=") else f"={text}").items
+    except TokenizerError:
+        return text
+    key: list[tuple[str, str]] = []
+    for token in tokens:
+        if token.type == Token.WSPACE:
+            continue
+        value = token.value
+        if token.type == Token.OPERAND and token.subtype == Token.RANGE:
+            value = _range_key(value)
+        elif not (token.type == Token.OPERAND and token.subtype == Token.TEXT):
+            value = value.upper()
+        key.append((token.type, value))
+    return tuple(key)
+
+
+def _range_key(ref: str) -> str:
+    """'Overall'!$C$6 -> OVERALL!C6; the sheet name's own characters (spaces included) are kept."""
+    sheet, bang, cells = ref.rpartition("!")
+    if sheet.startswith("'") and sheet.endswith("'") and len(sheet) > 1:
+        sheet = sheet[1:-1].replace("''", "'")
+    return f"{sheet.upper()}{bang}{cells.replace('$', '').upper()}"
 
 
 def check_locked(
