@@ -2,8 +2,8 @@
 
 pytest runs under pyenv/venv Python, but Debian's ``python3-uno`` only
 imports in the system interpreter, so the UNO work happens in a helper
-process: ``/usr/bin/python3 tests/lo_uno.py COMMAND ...`` (one private
-headless soffice per call, one JSON object on stdout).
+process: ``/usr/bin/python3 tests/lo_uno.py serve``, one headless soffice
+for the whole session, a JSON request and a JSON result per line.
 
     from libreoffice import require_libreoffice, inspect, fill, unprotect
 
@@ -21,8 +21,10 @@ headless soffice per call, one JSON object on stdout).
 from __future__ import annotations
 
 import functools
+import atexit
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -93,42 +95,85 @@ def require_libreoffice() -> None:
     pytest.skip(reason)
 
 
+class _Server:
+    """One ``lo_uno.py serve`` (one soffice) for the whole test session: starting soffice costs seconds,
+    so every job is sent to the same one. A job that times out takes the server down; the next starts anew."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[str] | None = None
+
+    def _start(self) -> subprocess.Popen[str]:
+        # Own session so a timeout can take down the helper and its soffice.
+        proc = subprocess.Popen(
+            [SYSTEM_PYTHON, "-I", str(LO_UNO_SCRIPT), "serve"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env=_helper_env(), start_new_session=True,
+        )
+        ready = self._line(proc, "starting LibreOffice")
+        if not ready.get("ready"):
+            self.stop(proc)
+            raise AssertionError(f"lo_uno.py serve did not start: {ready}")
+        return proc
+
+    def _line(self, proc: subprocess.Popen[str], doing: str) -> dict:
+        assert proc.stdout is not None
+        readable, _, _ = select.select([proc.stdout], [], [], TIMEOUT)
+        line = proc.stdout.readline() if readable else ""
+        if not line:
+            err = self.stop(proc)
+            cause = f"timed out after {TIMEOUT}s" if not readable else f"exited ({proc.returncode})"
+            raise AssertionError(f"lo_uno.py {doing} {cause}\nstderr: {err}")
+        try:
+            result = json.loads(line)
+        except ValueError:
+            result = None
+        if not isinstance(result, dict):
+            raise AssertionError(f"lo_uno.py {doing}: not a JSON object: {line!r}")
+        return result
+
+    def request(self, command: str, args: list[str]) -> dict:
+        if self.proc is None or self.proc.poll() is not None:
+            self.proc = self._start()
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps({"command": command, "args": args}) + "\n")
+        self.proc.stdin.flush()
+        try:
+            return self._line(self.proc, command)
+        except AssertionError:
+            self.proc = None
+            raise
+
+    def stop(self, proc: subprocess.Popen[str] | None = None) -> str:
+        """End the server (politely, then by force); returns what it wrote to stderr."""
+        proc = proc or self.proc
+        if proc is None:
+            return ""
+        if proc is self.proc:
+            self.proc = None
+        try:
+            if proc.poll() is None and proc.stdin is not None:
+                proc.stdin.write(json.dumps({"command": "quit"}) + "\n")
+                proc.stdin.close()
+            proc.wait(timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            _signal_group(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc.pid, signal.SIGKILL)
+                proc.wait()
+        return proc.stderr.read() if proc.stderr is not None else ""
+
+
+_SERVER = _Server()
+atexit.register(_SERVER.stop)
+
+
 def _run(*args: str) -> dict:
     require_libreoffice()
-    cmd = [SYSTEM_PYTHON, "-I", str(LO_UNO_SCRIPT), *map(str, args)]
-    # Own session so a timeout can take down the helper and its soffice.
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-        env=_helper_env(),
-        start_new_session=True,
-    )
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        # SIGTERM lets the helper shut its soffice down; then force.
-        _signal_group(proc.pid, signal.SIGTERM)
-        try:
-            out, err = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            _signal_group(proc.pid, signal.SIGKILL)
-            out, err = proc.communicate()
-        raise AssertionError(
-            f"lo_uno.py {args[0]} timed out after {TIMEOUT}s\nstdout: {out}\nstderr: {err}"
-        ) from None
-    try:
-        result = json.loads(out.strip().splitlines()[-1]) if out.strip() else None
-    except ValueError:
-        result = None
-    if proc.returncode != 0 or not isinstance(result, dict) or "error" in result:
-        msg = result.get("error") if isinstance(result, dict) else None
-        raise AssertionError(
-            f"lo_uno.py {' '.join(map(str, args))} failed (exit {proc.returncode})"
-            f"{': ' + msg if msg else ''}\nstdout: {out.strip()}\nstderr: {err.strip()}"
-        )
+    result = _SERVER.request(args[0], [str(a) for a in args[1:]])
+    if "error" in result:
+        raise AssertionError(f"lo_uno.py {' '.join(map(str, args))} failed: {result['error']}")
     return result
 
 

@@ -599,7 +599,53 @@ def _on_sigterm(signum, frame):  # make `finally` clean up soffice
     raise SystemExit(128 + signum)
 
 
+def _job(office: Office, request: dict) -> dict:
+    """One request of the serve loop, answered with its result or {"error": ...}; never raises."""
+    command, args = request.get("command"), [str(a) for a in request.get("args", [])]
+    if command not in COMMANDS:
+        return {"error": f"unknown command {command!r}"}
+    try:
+        if args and not Path(args[0]).is_file():
+            raise DriverError(f"file not found: {args[0]}")
+        t0 = time.monotonic()
+        result = COMMANDS[command](office, args)
+        result["timing"] = {"startup_s": 0.0, "job_s": round(time.monotonic() - t0, 2)}
+        return result
+    except DriverError as exc:
+        return {"error": str(exc)}
+    except Exception as exc:
+        sys.stderr.write(traceback.format_exc())
+        return {"error": _uno_msg(exc)}
+
+
+def serve() -> int:
+    """One soffice for many jobs: a JSON request per line on stdin, a JSON result per line on stdout.
+
+    Starting soffice costs seconds; a test session sends every job here. A job that fails answers with
+    its error and the office carries on; end of input (or {"command": "quit"}) shuts it down."""
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    office = Office()
+    try:
+        office.start()
+        office.connect()
+        sys.stdout.write(json.dumps({"ready": True}) + "\n")
+        sys.stdout.flush()
+        for line in sys.stdin:
+            request = json.loads(line)
+            if request.get("command") == "quit":
+                break
+            sys.stdout.write(json.dumps(_job(office, request)) + "\n")
+            sys.stdout.flush()
+    except SystemExit:
+        pass
+    finally:
+        office.shutdown()
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["serve"]:
+        return serve()
     if len(argv) < 1 or argv[0] not in COMMANDS:
         print(json.dumps({"error": "usage: lo_uno.py inspect FILE | fill IN OUT SPEC.json | "
                                    "unprotect IN OUT [PASSWORD]"}))

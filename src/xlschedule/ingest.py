@@ -56,12 +56,11 @@ def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
 
 class Templates:
     """The blanks, rebuilt and read back through the same reader as the returns, as the values of
-    every locked cell per sheet. One build per mode: blanks differ between forces only in the
-    cover's force cell."""
+    every locked cell per sheet. One build per schedule and mode, kept for the life of the process:
+    blanks differ between forces only in the cover's force cell."""
 
     def __init__(self, schedule: Schedule) -> None:
         self.schedule = schedule
-        self._by_mode: dict[Mode, checks.Template] = {}
         self._inputs: dict[Mode, dict[str, set[str]]] = {}
 
     def inputs(self, mode: Mode) -> dict[str, set[str]]:
@@ -74,17 +73,22 @@ class Templates:
         return self._inputs[mode]
 
     def get(self, force: str, mode: Mode) -> checks.Template:
-        if mode not in self._by_mode:
+        key = (self.schedule.fingerprint, mode)
+        if key not in _LOCKED_CELLS:
             blank = workbook_bytes(build_workbook(self.schedule, self.schedule.forces.names[0], mode))
             inputs = self.inputs(mode)
-            self._by_mode[mode] = {
+            _LOCKED_CELLS[key] = {
                 name: {c: v for c, v in sheet.cells.items() if c not in inputs.get(name, set())}
                 for name, sheet in parse_sheets(blank).items()
                 if name != META_SHEET
             }
-        template = dict(self._by_mode[mode])
+        template = dict(_LOCKED_CELLS[key])
         template[COVER_SHEET] = {**template[COVER_SHEET], layout.cover_cell("force"): CellValue(force)}
         return template
+
+
+#: The locked cells of each blank built in this process, by schedule fingerprint and mode.
+_LOCKED_CELLS: dict[tuple[str, Mode], checks.Template] = {}
 
 
 def check_return(
