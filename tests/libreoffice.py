@@ -20,8 +20,8 @@ for the whole session, a JSON request and a JSON result per line.
 
 from __future__ import annotations
 
-import functools
 import atexit
+import functools
 import json
 import os
 import select
@@ -217,14 +217,7 @@ def unprotect(src: str | os.PathLike, dst: str | os.PathLike, password: str = ""
 
 def save_as_xls(src: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
     """Save a workbook in the old binary .xls format, as an inspector choosing "Excel 97-2003" would."""
-    require_libreoffice()
-    src = Path(src)
-    with tempfile.TemporaryDirectory(prefix="lo_profile_") as profile:
-        result = subprocess.run(
-            [SOFFICE, f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-             "--convert-to", "xls", "--outdir", os.fspath(out_dir), os.fspath(src)],
-            capture_output=True, text=True, timeout=TIMEOUT, env=_helper_env(),
-        )
-    out = Path(out_dir) / (src.stem + ".xls")
-    assert result.returncode == 0 and out.exists(), f"LibreOffice could not save as .xls:\n{result.stdout}\n{result.stderr}"
+    out = Path(out_dir) / (Path(src).stem + ".xls")
+    _run("save_xls", os.fspath(src), os.fspath(out))
+    assert out.exists(), f"LibreOffice did not write {out}"
     return out

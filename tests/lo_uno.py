@@ -423,7 +423,7 @@ def _iter_ranges(ranges):
     return list(ranges.getRangeAddresses())
 
 
-def inspect_sheet(sheet, doc=None) -> dict:
+def inspect_sheet(sheet, doc=None) -> dict:  # noqa: C901 - one pass over what a sheet shows
     name = sheet.getName()
     out = {
         "name": name,
@@ -590,9 +590,26 @@ def cmd_unprotect(office: Office, args: list[str]) -> dict:
     return {"unprotected": done}
 
 
+def cmd_save_xls(office: Office, args: list[str]) -> dict:
+    """Save a workbook in the old binary .xls format, as an inspector choosing "Excel 97-2003" would."""
+    if len(args) != 2:
+        raise DriverError("usage: save_xls IN OUT")
+    src, dst = args
+    doc = office.load(src)
+    try:
+        out_path = Path(dst).resolve()
+        try:
+            doc.storeToURL(out_path.as_uri(), (_prop("FilterName", "MS Excel 97"), _prop("Overwrite", True)))
+        except Exception as exc:
+            raise DriverError(f"could not save {dst}: {_uno_msg(exc)}") from None
+    finally:
+        _close(doc)
+    return {"saved": str(out_path)}
+
+
 # ---------------------------------------------------------------------------
 
-COMMANDS = {"inspect": cmd_inspect, "fill": cmd_fill, "unprotect": cmd_unprotect}
+COMMANDS = {"inspect": cmd_inspect, "fill": cmd_fill, "unprotect": cmd_unprotect, "save_xls": cmd_save_xls}
 
 
 def _on_sigterm(signum, frame):  # make `finally` clean up soffice

@@ -13,11 +13,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 from python_calamine import CalamineWorkbook
 
-from conftest import PASSWORD, SCHEDULE_TOML, CountingPool, blank_bytes, cores, run_cli, work_in_one_process
-from test_seed import SEED, squash
 from xlschedule import layout
 from xlschedule.model import COVER_SHEET, META_SHEET, SHEET_NAME_FORBIDDEN, Mode, safe_filename
 from xlschedule.protection import PasswordHash, hash_password, verify_password
+
+from conftest import PASSWORD, SCHEDULE_TOML, CountingPool, blank_bytes, cores, run_cli, work_in_one_process
+from test_seed import SEED, squash
 
 
 def validations_by_cell(ws) -> dict[str, list]:

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
-from meaning import workbook_meaning
 from xlschedule.model import META_SHEET, Mode
+
+from meaning import workbook_meaning
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("XLSCHEDULE_UPDATE_GOLDEN", "").strip() not in ("", "0")

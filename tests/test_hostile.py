@@ -7,18 +7,18 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
+from xlschedule import layout
+from xlschedule.model import Mode
+
 import hostile
 from conftest import run_cli
 from test_ingest import make_return
-from xlschedule import layout
-from xlschedule.model import Mode
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +174,7 @@ def test_openpyxl_parses_through_defusedxml_as_a_second_line(good):
     assert any(isinstance(e, DefusedXmlException) for e in chain)
 
 
-def test_decompression_bomb_is_refused_in_seconds(tmp_path, good, good_rows):
+def test_decompression_bomb_is_refused_unread(tmp_path, good, good_rows):
     from xlschedule import read
 
     # Twice what a whole return may unpack to (making a bigger bomb only takes longer).
@@ -182,9 +182,7 @@ def test_decompression_bomb_is_refused_in_seconds(tmp_path, good, good_rows):
     data = hostile.bomb(good.read_bytes(), size)
     assert len(data) < 2 * 2**20  # a small file ...
     bad = hostile.write(tmp_path, "bomb.xlsx", data)  # ... that inflates to 128 MB or more
-    started = time.perf_counter()
-    report, rows = ingest_beside_good(tmp_path, bad, good)
-    assert time.perf_counter() - started < 60  # generous: the point is "not read", see benchmarks/bomb.py
+    report, rows = ingest_beside_good(tmp_path, bad, good)  # its time and memory: benchmarks/bomb.py
     assert codes_of(report, bad) == ["too-large"]
     assert rows == good_rows
 
@@ -289,8 +287,6 @@ def test_unwritable_out_fails_before_any_work(tmp_path, good):
 @pytest.mark.parametrize("ref", ["F1048576", "XFD1048576"])
 def test_a_cell_far_outside_the_form_is_refused_before_allocating(tmp_path, good, good_rows, ref):
     bad = hostile.write(tmp_path, "far.xlsx", hostile.far_cell(good.read_bytes(), ref))
-    started = time.perf_counter()
     data, rows = ingest_beside_good(tmp_path, bad, good)
-    assert time.perf_counter() - started < 60
     assert codes_of(data, bad) == ["too-large"]
     assert rows == good_rows

@@ -20,7 +20,6 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-from conftest import SCHEDULE_TOML
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -29,7 +28,6 @@ from openpyxl.formula.tokenizer import Token, Tokenizer
 from openpyxl.utils.cell import coordinate_to_tuple, get_column_letter
 from openpyxl.worksheet._reader import WorkSheetParser
 from openpyxl.worksheet._writer import WorksheetWriter
-from test_ingest import make_return
 
 from xlschedule import checks, layout
 from xlschedule.build import build_workbook
@@ -38,6 +36,9 @@ from xlschedule.model import COVER_SHEET, META_SHEET, Mode, ReturnStatus
 from xlschedule.packager import workbook_bytes
 from xlschedule.samples import answers
 from xlschedule.schedule import load_schedule
+
+from conftest import SCHEDULE_TOML
+from test_ingest import make_return
 
 SCHEDULE = load_schedule(SCHEDULE_TOML)
 TEMPLATES = Templates(SCHEDULE)

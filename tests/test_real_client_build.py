@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import PASSWORD
-from libreoffice import inspect, unprotect
 from xlschedule import layout
 from xlschedule.model import META_SHEET, Mode
+
+from conftest import PASSWORD
+from libreoffice import inspect, unprotect
 
 
 @pytest.mark.parametrize("mode", [Mode.YESNO, Mode.SCALE, Mode.NARRATIVE])

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from conftest import run_cli
-from libreoffice import fill, unprotect
 from xlschedule import layout
 from xlschedule.model import Mode, Schedule
+
+from conftest import run_cli
+from libreoffice import fill, unprotect
 
 RESPONSE_COLUMNS = [
     "Force", "Return", "Section", "Ref", "Item", "Score", "Policy fit", "Evidence", "Source file", "Cell",
@@ -88,7 +89,9 @@ def ingest(run_dir: Path, *returns: Path):
 
 
 def findings(data: dict) -> list[tuple]:
-    return [(f["severity"], f["code"], f["sheet"], f["cell"], f["message"]) for r in data["returns"] for f in r["findings"]]
+    return [
+        (f["severity"], f["code"], f["sheet"], f["cell"], f["message"]) for r in data["returns"] for f in r["findings"]
+    ]
 
 
 def explain(result, data: dict | None) -> str:
@@ -177,7 +180,9 @@ def test_a_sheet_unprotected_but_unchanged_is_accepted(built, schedule, tmp_path
     shutil.copyfile(built[mode], blank)
     cells = layout.input_cells(schedule, mode)
     cover = {"return_ref": "RT-open-1", "inspector": INSPECTOR, "date": DATE_TYPED}
-    spec = [{"sheet": c.sheet, "cell": c.cell, "value": cover[c.ref], "kind": "input"} for c in cells if c.kind == "cover"]
+    spec = [
+        {"sheet": c.sheet, "cell": c.cell, "value": cover[c.ref], "kind": "input"} for c in cells if c.kind == "cover"
+    ]
     first = schedule.sections[1]
     typed = {"score": "4", "evidence": evidence_text(first.items[0].ref)}
     spec += [

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
 from conftest import SCHEDULE_TOML, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
