@@ -184,10 +184,10 @@ def _check_content_types(xml: bytes) -> None:
         raise ReadError(Code.NOT_A_WORKBOOK, detail="a package whose main part is not declared as a workbook")
 
 
-def _well_formed_checker() -> xml.parsers.expat.XMLParserType:
+def _well_formed_checker(namespace_separator: str | None = None) -> xml.parsers.expat.XMLParserType:
     """An expat parser with no handlers: checks well-formedness in constant memory, builds nothing.
     Entity declarations never reach it (the scan refuses them first); should one, it fails."""
-    parser = xml.parsers.expat.ParserCreate()
+    parser = xml.parsers.expat.ParserCreate(namespace_separator=namespace_separator)
     parser.SetParamEntityParsing(xml.parsers.expat.XML_PARAM_ENTITY_PARSING_NEVER)
 
     def refuse(*_args: object) -> NoReturn:
@@ -276,6 +276,7 @@ class SheetScan:
 
 
 def _local(tag: str) -> str:
+    """An element's local name: expat gives 'namespace}name' (its separator is '}'), ElementTree '{ns}name'."""
     return tag.rpartition("}")[2]
 
 
@@ -286,20 +287,22 @@ def _split_ref(ref: str) -> tuple[int, int]:
 
 
 def scan_sheet(xml: bytes) -> SheetScan:
-    """Formulas (shared ones translated as openpyxl does), errors, text cells, protection and span."""
-    from defusedxml.ElementTree import iterparse
-
-    events = iterparse(io.BytesIO(xml), events=("start", "end"))
-    _event, root = next(events)
-    if root.tag != f"{{{MAIN_NS}}}worksheet":
-        raise ValueError("not a SpreadsheetML worksheet")  # Excel would call the file corrupt
+    """Formulas (shared ones translated as openpyxl does), errors, text cells, protection and span,
+    in one pass of expat over the sheet's XML. Entity declarations were refused while vetting the
+    package; should one reach this parser, it is refused again."""
     scanner = _SheetScanner()
-    for event, el in events:
-        if event == "start":
-            scanner.start(_local(el.tag), el)
-        else:
-            scanner.end(_local(el.tag), el)
+    parser = xml_parser(scanner)
+    parser.Parse(xml, True)
     return scanner.scan
+
+
+def xml_parser(scanner: _SheetScanner) -> xml.parsers.expat.XMLParserType:
+    parser = _well_formed_checker(namespace_separator="}")
+    parser.buffer_text = True
+    parser.StartElementHandler = scanner.start
+    parser.EndElementHandler = scanner.end
+    parser.CharacterDataHandler = scanner.text
+    return parser
 
 
 class _SheetScanner:
@@ -308,55 +311,71 @@ class _SheetScanner:
     def __init__(self) -> None:
         self.scan = SheetScan()
         self.shared: dict[str, Translator] = {}
+        self.root = True
         self.in_data = False
         self.row = self.col = 0
         self.coord = ""
         self.cell_type = "n"
+        self.collecting: list[str] | None = None  # the text of the <f> or <v> being read
+        self.formula_attrs: dict[str, str] = {}
 
-    def start(self, tag: str, el: Any) -> None:
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        if self.root:
+            if name != f"{MAIN_NS}}}worksheet":
+                raise ValueError("not a SpreadsheetML worksheet")  # Excel would call the file corrupt
+            self.root = False
+        tag = _local(name)
         if tag == "sheetData":
             self.in_data = True
         elif not self.in_data:
             if tag == "sheetProtection":
-                self.scan.protected = el.get("sheet", "0").lower() in ("1", "true")
+                self.scan.protected = attrs.get("sheet", "0").lower() in ("1", "true")
         elif tag == "row":
-            self.row, self.col = int(el.get("r") or self.row + 1), 0
+            self.row, self.col = int(attrs.get("r") or self.row + 1), 0
         elif tag == "c":
-            self.cell(el)
+            self.cell(attrs)
+        elif tag in ("f", "v"):
+            self.collecting = []
+            self.formula_attrs = attrs
+        elif tag == "is" and self.cell_type != "inlineStr":
+            raise ValueError(f"cell {self.coord} holds inline text but is not typed as such")  # readers disagree
 
-    def cell(self, el: Any) -> None:
-        ref = el.get("r")
+    def cell(self, attrs: dict[str, str]) -> None:
+        ref = attrs.get("r")
         self.row, self.col = _split_ref(ref) if ref else (self.row, self.col + 1)
         self.coord = ref or f"{get_column_letter(self.col)}{self.row}"
         scan = self.scan
         scan.max_row, scan.max_col = max(scan.max_row, self.row), max(scan.max_col, self.col)
-        self.cell_type = el.get("t", "n")
+        self.cell_type = attrs.get("t", "n")
         # Type and style decide how a value reads (a number or a date); readers disagree on a cell
         # whose type or style is malformed, and Excel calls the file corrupt.
-        if self.cell_type not in CELL_TYPES or not el.get("s", "0").isdigit():
+        if self.cell_type not in CELL_TYPES or not attrs.get("s", "0").isdigit():
             raise ValueError(f"cell {self.coord} has a malformed type or style")
         if self.cell_type in TEXT_TYPES:
             scan.texts.add(self.coord)
 
-    def end(self, tag: str, el: Any) -> None:
+    def text(self, data: str) -> None:
+        if self.collecting is not None:
+            self.collecting.append(data)
+
+    def end(self, name: str) -> None:
+        tag = _local(name)
         if tag == "sheetData":
             self.in_data = False
-        elif not self.in_data:
+        if not self.in_data or tag not in ("f", "v") or self.collecting is None:
             return
-        elif tag == "f":
-            self.scan.formulas[self.coord] = _formula(el, self.coord, self.shared)
-        elif tag == "is" and self.cell_type != "inlineStr":
-            raise ValueError(f"cell {self.coord} holds inline text but is not typed as such")  # readers disagree
-        elif tag == "v" and self.cell_type == "e":
-            self.scan.errors[self.coord] = el.text or ""
-        elif tag == "row":
-            el.clear()
+        text = "".join(self.collecting)
+        self.collecting = None
+        if tag == "f":
+            self.scan.formulas[self.coord] = _formula(text, self.formula_attrs, self.coord, self.shared)
+        elif self.cell_type == "e":
+            self.scan.errors[self.coord] = text
 
 
-def _formula(el: Any, coord: str, shared: dict[str, Translator]) -> str:
-    text = "=" + (el.text or "")
-    if el.get("t") == "shared":
-        si = el.get("si", "")
+def _formula(body: str, attrs: dict[str, str], coord: str, shared: dict[str, Translator]) -> str:
+    text = "=" + body
+    if attrs.get("t") == "shared":
+        si = attrs.get("si", "")
         if si in shared and text == "=":
             return shared[si].translate_formula(coord)
         if text != "=":
@@ -393,7 +412,7 @@ def parse_sheets(package: bytes) -> dict[str, SheetSnapshot]:
             scans = {name: scan_sheet(zf.read(part)) for name, _state, part in parts}
     except DefusedXmlException:
         raise ReadError(Code.UNSAFE_XML, part="the workbook") from None
-    except (KeyError, ValueError, SyntaxError, zipfile.BadZipFile) as exc:  # ParseError is a SyntaxError
+    except (KeyError, ValueError, SyntaxError, ExpatError, zipfile.BadZipFile) as exc:  # ParseError: SyntaxError
         raise ReadError(Code.NOT_A_WORKBOOK, detail=f"the workbook cannot be opened ({type(exc).__name__})") from None
     for name, scan in scans.items():
         if scan.max_row * scan.max_col > MAX_SPAN:
