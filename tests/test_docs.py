@@ -73,3 +73,18 @@ def test_readme_module_table_names_every_module():
     documented = {re.sub(r"`", "", row[0]) for row in readme_table("module")}
     modules = {p.name for p in (ROOT / "src" / "xlschedule").glob("*.py") if not p.name.startswith("__")}
     assert documented == modules
+
+
+def test_readme_python_example_runs_as_shown(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    shutil.copy(ROOT / "schedule.toml", tmp_path)
+    shutil.copytree(ROOT / "samples", tmp_path / "samples")
+    monkeypatch.chdir(tmp_path)
+    code = fenced_block_after("## From Python")
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("Built 2 protected workbooks (scale,") and printed[1] == "4 1"
+    assert sorted(p.name for p in (tmp_path / "output").iterdir()) == [
+        "Essex.xlsx", "Kent.xlsx", "consolidated.xlsx", "responses.csv",
+    ]
