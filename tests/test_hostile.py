@@ -205,6 +205,15 @@ def test_dimension_claiming_a_million_rows_is_harmless(tmp_path, good, good_rows
     assert len(rows) == 2 * len(good_rows)
 
 
+def test_a_number_cell_whose_value_is_not_a_number_is_refused(tmp_path, good, good_rows):
+    """Readers disagree on such a cell (calamine drops it, openpyxl fails), and Excel calls the file corrupt:
+    it is refused, never read as empty (here: the cover's date of audit, a number cell)."""
+    bad = hostile.write(tmp_path, "nan.xlsx", hostile.number_cell_holding_text(good.read_bytes(), "B11", b"soon"))
+    data, rows = ingest_beside_good(tmp_path, bad, good)
+    assert codes_of(data, bad) == ["not-a-workbook"]
+    assert rows == good_rows
+
+
 def test_text_that_spreadsheets_treat_specially_is_kept_whole(tmp_path, good, schedule):
     cols = layout.columns(Mode.YESNO)
     long_text = ("Case notes read in full; " * 1400)[:32767]

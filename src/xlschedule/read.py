@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import posixpath
+import re
 import xml.parsers.expat
 import zipfile
 import zlib
@@ -263,6 +264,8 @@ REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}i
 MAX_SPAN = 2_000_000
 TEXT_TYPES = {"s", "inlineStr", "str"}
 CELL_TYPES = TEXT_TYPES | {"b", "d", "e", "n"}  # ST_CellType, ECMA-376 Part 1, 18.18.11
+#: The value of a number cell: an xsd:double as Excel writes one.
+NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 @dataclass
@@ -370,6 +373,9 @@ class _SheetScanner:
             self.scan.formulas[self.coord] = _formula(text, self.formula_attrs, self.coord, self.shared)
         elif self.cell_type == "e":
             self.scan.errors[self.coord] = text
+        elif self.cell_type == "n" and text.strip() and not NUMBER.fullmatch(text.strip()):
+            # Excel calls such a file corrupt; readers disagree on what the cell holds (calamine drops it).
+            raise ValueError(f"cell {self.coord} is a number cell whose value is not a number")
 
 
 def _formula(body: str, attrs: dict[str, str], coord: str, shared: dict[str, Translator]) -> str:
