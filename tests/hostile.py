@@ -138,15 +138,15 @@ def far_cell(good: bytes, ref: str, sheet: str = "xl/worksheets/sheet3.xml") -> 
     return rezip(good, lambda name, data: data.replace(b"</sheetData>", cell, 1) if name == sheet else data)
 
 
-def number_cell_holding_text(good: bytes, coord: str, text: bytes, sheet: str = "xl/worksheets/sheet1.xml") -> bytes:
-    """A number cell (no t=, or t="n") whose value is not a number: Excel calls such a file corrupt."""
+def number_cell_holding_text(good: bytes, coord: str, text: bytes, sheet: str = "xl/worksheets/sheet3.xml") -> bytes:
+    """An empty number cell given a value that is not a number: Excel calls such a file corrupt."""
 
     def rewrite(name: str, data: bytes) -> bytes:
         if name != sheet:
             return data
-        cell = rb'(<c r="' + coord.encode() + rb'"(?: s="\d+")?(?: t="n")?>)<v>[^<]*</v>'
-        new, count = re.subn(cell, rb"\1<v>" + text + rb"</v>", data)
-        assert count == 1, f"no number cell {coord} in {sheet}"
+        cell = rb'<c r="' + coord.encode() + rb'"( s="\d+")?( t="n")?(?: ?/>|>(?:<v ?/>|<v></v>)?</c>)'
+        new, count = re.subn(cell, rb'<c r="' + coord.encode() + rb'"\1\2><v>' + text + rb"</v></c>", data)
+        assert count == 1, f"no empty cell {coord} in {sheet}"
         return new
 
     return rezip(good, rewrite)
