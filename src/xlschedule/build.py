@@ -86,11 +86,6 @@ class BuildResult:
 # --- validations -----------------------------------------------------------------------------
 
 
-def quote_sheet(name: str) -> str:
-    """A sheet name as a formula reference: 'It''s here'."""
-    return "'" + name.replace("'", "''") + "'"
-
-
 def _fit(text: str, limit: int, what: str) -> str:
     if len(text) > limit:
         raise ScheduleError(f"the {what} {text!r} is {len(text)} characters; Excel allows {limit}. Shorten it.")
@@ -316,7 +311,7 @@ def _completion_formula(schedule: Schedule, mode: Mode) -> str:
     """The share of answer cells filled in, over every section sheet."""
     cells = layout.answer_cells(schedule, mode)
     refs = [
-        f"{quote_sheet(section.sheet)}!{cell_range}"
+        f"{layout.quote_sheet(section.sheet)}!{cell_range}"
         for section in schedule.sections
         for cell_range in layout.cell_ranges([c.cell for c in cells if c.sheet == section.sheet])
     ]
@@ -440,7 +435,7 @@ def _write_steps_block(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
         for col in (cols.score, cols.policy, cols.evidence):
             if col is None:
                 continue
-            source = f"{quote_sheet(section.sheet)}!{col}{layout.JUDGMENT_ROW}"
+            source = f"{layout.quote_sheet(section.sheet)}!{col}{layout.JUDGMENT_ROW}"
             cell = ws[f"{col}{r}"]
             cell.value = f'=IF({source}="","",{source})'
             cell.alignment = WRAP

@@ -262,7 +262,7 @@ def parse_cover_date(value: object) -> str | None:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        first, last = (_serial(d) for d in (layout.COVER_DATE_FIRST, layout.COVER_DATE_LAST))
+        first, last = SERIAL_RANGE
         return (layout.EXCEL_EPOCH + timedelta(days=int(value))).isoformat() if first <= value <= last else None
     if isinstance(value, str):
         try:
@@ -274,6 +274,11 @@ def parse_cover_date(value: object) -> str | None:
 
 def _serial(day: date) -> int:
     return (day - layout.EXCEL_EPOCH).days
+
+
+#: Excel serial numbers of the cover's first and last accepted dates: a bare number between them is a
+#: date typed into a cell formatted as a number.
+SERIAL_RANGE = (_serial(layout.COVER_DATE_FIRST), _serial(layout.COVER_DATE_LAST))
 
 
 # --- soft checks on the answers -----------------------------------------------------------

@@ -170,9 +170,12 @@ def answer_rows(section: Section, mode: Mode) -> list[AnswerRow]:
 def section_inputs(section: Section, mode: Mode) -> list[InputCell]:
     cells: list[InputCell] = []
     for row in answer_rows(section, mode):
-        for kind, cell in (("score", row.score), ("policy", row.policy), ("evidence", row.evidence)):
+        kinds: tuple[tuple[Kind, str | None], ...] = (
+            ("score", row.score), ("policy", row.policy), ("evidence", row.evidence)
+        )
+        for kind, cell in kinds:
             if cell is not None:
-                cells.append(InputCell(section.sheet, cell, kind, section.ref, row.ref))  # type: ignore[arg-type]
+                cells.append(InputCell(section.sheet, cell, kind, section.ref, row.ref))
     return cells
 
 
@@ -212,6 +215,11 @@ def cell_ranges(cells: list[str]) -> list[str]:
             if r is not None:
                 start = prev = r
     return ranges
+
+
+def quote_sheet(name: str) -> str:
+    """A sheet name as a formula reference: 'It''s here'."""
+    return "'" + name.replace("'", "''") + "'"
 
 
 def sheet_names(schedule: Schedule) -> list[str]:

@@ -63,7 +63,8 @@ ACTIVE_PARTS = {
 
 
 def ensure_safe_xml() -> None:
-    """Checked at start-up: returns are parsed only through defusedxml."""
+    """Checked at start-up: openpyxl parses only through defusedxml (returns themselves are read with
+    calamine, defusedxml and an expat parser that refuses entity declarations)."""
     import openpyxl
     from openpyxl.xml import functions
 
@@ -279,7 +280,7 @@ class SheetScan:
 
 
 def _local(tag: str) -> str:
-    """An element's local name: expat gives 'namespace}name' (its separator is '}'), ElementTree '{ns}name'."""
+    """An element's local name: the sheet scan's expat gives 'namespace}name' (its separator is '}')."""
     return tag.rpartition("}")[2]
 
 
@@ -294,18 +295,13 @@ def scan_sheet(xml: bytes) -> SheetScan:
     in one pass of expat over the sheet's XML. Entity declarations were refused while vetting the
     package; should one reach this parser, it is refused again."""
     scanner = _SheetScanner()
-    parser = xml_parser(scanner)
-    parser.Parse(xml, True)
-    return scanner.scan
-
-
-def xml_parser(scanner: _SheetScanner) -> xml.parsers.expat.XMLParserType:
     parser = _well_formed_checker(namespace_separator="}")
     parser.buffer_text = True
     parser.StartElementHandler = scanner.start
     parser.EndElementHandler = scanner.end
     parser.CharacterDataHandler = scanner.text
-    return parser
+    parser.Parse(xml, True)
+    return scanner.scan
 
 
 class _SheetScanner:
@@ -339,7 +335,8 @@ class _SheetScanner:
             self.cell(attrs)
         elif tag in ("f", "v"):
             self.collecting = []
-            self.formula_attrs = attrs
+            if tag == "f":
+                self.formula_attrs = attrs
         elif tag == "is" and self.cell_type != "inlineStr":
             raise ValueError(f"cell {self.coord} holds inline text but is not typed as such")  # readers disagree
 

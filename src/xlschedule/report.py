@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .layout import quote_sheet
 from .model import Finding, Return, ReturnStatus, Severity
 from .packager import write_output
 
@@ -135,7 +136,7 @@ def finding_line(f: Finding) -> str:
 def excel_ref(sheet: str, cell: str | None) -> str:
     """A sheet and cell as a formula would name them: Cover!B10, '1 Initial contact'!C9."""
     plain = sheet.replace("_", "a").isalnum() and not sheet[:1].isdigit()
-    name = sheet if plain else "'" + sheet.replace("'", "''") + "'"
+    name = sheet if plain else quote_sheet(sheet)
     return f"{name}!{cell}" if cell else name
 
 
