@@ -59,6 +59,21 @@ def check_meta(file: str, snap: WorkbookSnapshot, schedule: Schedule) -> Iterato
         yield Code.NOT_XLSCHEDULE.finding(file, sheet=META_SHEET, detail=f"unknown mode {meta.get('mode')!r}")
 
 
+def client_notes(snap: WorkbookSnapshot) -> list[str]:
+    """What the application that saved a return changed in the workbook's frame, which no check depends on
+    (the metadata's content is checked): worth a note, not a finding."""
+    changed = []
+    meta = snap.sheets.get(META_SHEET)
+    if meta is not None and meta.state != "veryHidden":
+        changed.append(f"made the '{META_SHEET}' sheet {meta.state} (it is very hidden in the blank)")
+    if not snap.structure_locked:
+        changed.append("removed the lock on the workbook's structure")
+    if not changed:
+        return []
+    return [f"the application that saved it {' and '.join(changed)}; the content checks would show any edit, "
+            "so this alone does not reject the return"]
+
+
 def check_sheets(file: str, snap: WorkbookSnapshot, template: Template, force: str) -> Iterator[Finding]:
     """Every sheet of the blank is there under its name, and no other visible sheet was added."""
     for name in template:
@@ -208,13 +223,32 @@ def read_responses(
                 response.policy = _option(
                     file, sheet, row.policy, policy_options, row.ref, Code.INVALID_POLICY_FIT, findings
                 )
-            evidence = sheet.cells.get(row.evidence)
-            if evidence is not None:
-                response.evidence = as_text(evidence.value)
-                if evidence.is_formula:
-                    findings.append(Code.FORMULA_IN_EVIDENCE.finding(file, sheet=sheet.name, cell=row.evidence))
+            response.evidence = _evidence(file, sheet, row.evidence, findings)
             responses.append(response)
     return responses, findings
+
+
+#: The error values Excel shows (and so may be named in a message); anything else is "an error value".
+ERROR_VALUE = re.compile(r"#[A-Z0-9/_]{1,14}[!?]?")
+
+
+def _evidence(file: str, sheet: SheetSnapshot, coord: str, findings: list[Finding]) -> str | None:
+    """An evidence cell as text: a formula as its text (with a warning), an error value or a picture left
+    out (with a warning naming it, never as the text '#VALUE!')."""
+    cell = sheet.cells.get(coord)
+    if cell is None:
+        return None
+    if cell.is_formula:
+        findings.append(Code.FORMULA_IN_EVIDENCE.finding(file, sheet=sheet.name, cell=coord))
+    elif cell.is_error:
+        if cell.is_picture:
+            what = "a picture placed in the cell (Excel's Place in Cell), which cannot be consolidated"
+        else:
+            shown = str(cell.value)
+            what = f"the error value {shown}" if ERROR_VALUE.fullmatch(shown) else "an error value"
+        findings.append(Code.EVIDENCE_NOT_TEXT.finding(file, sheet=sheet.name, cell=coord, what=what))
+        return None
+    return as_text(cell.value)
 
 
 def _option(
@@ -242,28 +276,54 @@ def read_cover(file: str, snap: WorkbookSnapshot) -> tuple[dict[str, str | None]
         cv = cells.get(layout.cover_cell(name))
         text = as_text(cv.value).strip() if cv is not None else ""
         found[name] = text or None
-    raw_date = cells.get(layout.cover_cell("date"))
-    if raw_date is not None:
-        found["date"] = parse_cover_date(raw_date.value)
-        if found["date"] is None:
-            found["date"] = as_text(raw_date.value)
-            findings.append(Code.DATE_NOT_RECOGNISED.finding(file, sheet=COVER_SHEET, cell=layout.cover_cell("date")))
+    found["date"], date_findings = _cover_date(file, cells.get(layout.cover_cell("date")), snap.date1904)
+    findings.extend(date_findings)
     for name, code in (("return_ref", Code.MISSING_RETURN_REFERENCE), ("inspector", Code.MISSING_INSPECTOR)):
         if not found[name]:
             findings.append(code.finding(file, sheet=COVER_SHEET, cell=layout.cover_cell(name)))
     return found, findings
 
 
-def parse_cover_date(value: object) -> str | None:
+def _cover_date(file: str, cell: CellValue | None, date1904: bool) -> tuple[str | None, list[Finding]]:
+    """The date of audit and its findings. A formula gives the date it showed when last saved; =TODAY()
+    is noted, since it gives a new date every time the file is opened."""
+    if cell is None:
+        return None, []
+    where = layout.cover_cell("date")
+    parsed = parse_cover_date(cell.cached if cell.is_formula else cell.value, date1904)
+    if parsed is None:
+        return as_text(cell.value), [Code.DATE_NOT_RECOGNISED.finding(file, sheet=COVER_SHEET, cell=where)]
+    function = volatile_function(str(cell.value)) if cell.is_formula else None
+    if function:
+        finding = Code.VOLATILE_DATE.finding(file, sheet=COVER_SHEET, cell=where, function=function, date=parsed)
+        return parsed, [finding]
+    return parsed, []
+
+
+def volatile_function(formula: str) -> str | None:
+    """'TODAY()' or 'NOW()' when a formula calls one (its value changes each time the file is opened)."""
+    try:
+        tokens = Tokenizer(formula if formula.startswith("=") else f"={formula}").items
+    except TokenizerError:
+        return None
+    for token in tokens:
+        if token.type == Token.FUNC and token.subtype == Token.OPEN and token.value.upper() in ("TODAY(", "NOW("):
+            return f"{token.value.upper()})"
+    return None
+
+
+def parse_cover_date(value: object, date1904: bool = False) -> str | None:
     """The date of audit as an ISO date, or None: a date, an ISO string, or an Excel serial number in the
-    cover's accepted range (a date typed into a cell formatted as a number)."""
+    cover's accepted range (a date typed into a cell formatted as a number), counted from the workbook's
+    epoch (1904-01-01 in a workbook that uses the 1904 date system)."""
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        first, last = SERIAL_RANGE
-        return (layout.EXCEL_EPOCH + timedelta(days=int(value))).isoformat() if first <= value <= last else None
+        epoch = EPOCH_1904 if date1904 else layout.EXCEL_EPOCH
+        first, last = _serial(layout.COVER_DATE_FIRST, epoch), _serial(layout.COVER_DATE_LAST, epoch)
+        return (epoch + timedelta(days=int(value))).isoformat() if first <= value <= last else None
     if isinstance(value, str):
         try:
             return date.fromisoformat(value.strip()).isoformat()
@@ -272,12 +332,16 @@ def parse_cover_date(value: object) -> str | None:
     return None
 
 
-def _serial(day: date) -> int:
-    return (day - layout.EXCEL_EPOCH).days
+#: Day 0 of Excel's 1904 date system (Excel for Mac before 2011, and any workbook set to use it).
+EPOCH_1904 = date(1904, 1, 1)
 
 
-#: Excel serial numbers of the cover's first and last accepted dates: a bare number between them is a
-#: date typed into a cell formatted as a number.
+def _serial(day: date, epoch: date = layout.EXCEL_EPOCH) -> int:
+    return (day - epoch).days
+
+
+#: Excel serial numbers (1900 system) of the cover's first and last accepted dates: a bare number between
+#: them is a date typed into a cell formatted as a number.
 SERIAL_RANGE = (_serial(layout.COVER_DATE_FIRST), _serial(layout.COVER_DATE_LAST))
 
 

@@ -37,6 +37,24 @@ class Code(Enum):
         E,
         "This is the old binary .xls format. Open it in Excel, save it as Excel Workbook (.xlsx), and send that.",
     )
+    LABEL_ENCRYPTED = (
+        E,
+        "The workbook is encrypted by a sensitivity label (rights management), not by a password, so it cannot be "
+        "read and --open-password cannot open it. Ask the force to remove the label's encryption (in Excel: "
+        "Sensitivity, pick a label that does not encrypt, or ask whoever applied it to remove the protection) "
+        "and send it again.",
+    )
+    MACRO_ENABLED_FORMAT = (
+        E,
+        "The workbook is saved as an Excel Macro-Enabled Workbook (.xlsm) but holds no macros. Open it in Excel, "
+        "save it as Excel Workbook (.xlsx), and send that.",
+    )
+    OPENDOCUMENT_FORMAT = (
+        E,
+        "This is an OpenDocument spreadsheet (.ods), not an Excel workbook. Open it in LibreOffice Calc, choose "
+        "File > Save As with the file type Excel 2007-365 (.xlsx) (in Excel: Excel Workbook (.xlsx)), and send "
+        "that.",
+    )
     ACTIVE_CONTENT = (
         E,
         "The workbook contains {what}, which a return must not have; none of it was run or followed. Copy the "
@@ -128,6 +146,11 @@ class Code(Enum):
         W,
         "This evidence cell holds a formula; it was kept as its text. Type the evidence as plain text.",
     )
+    EVIDENCE_NOT_TEXT = (
+        W,
+        "This evidence cell holds {what}, not text; it was left out of the consolidation. Type the evidence as "
+        "text.",
+    )
     SHEET_UNPROTECTED = (
         W,
         "The sheet's protection was removed; its content is unchanged, so the return was accepted. Leave sheets "
@@ -140,6 +163,11 @@ class Code(Enum):
     )
     MISSING_INSPECTOR = (W, "No inspector named on the cover. Fill in who completed the return.")
     DATE_NOT_RECOGNISED = (W, "The date of audit is not a date. Type it as a date, e.g. 2026-11-26.")
+    VOLATILE_DATE = (
+        W,
+        "The date of audit is the formula {function}, which gives a new date every time the file is opened; the "
+        "date it showed when last saved, {date}, was used. Type the date itself, e.g. 2026-11-26.",
+    )
 
     def __init__(self, severity: Severity, template: str) -> None:
         self.severity = severity

@@ -37,7 +37,7 @@ from .model import (
     Section,
     is_judgment_ref,
 )
-from .packager import stamp, workbook_bytes, write_output
+from .packager import escape_cr, stamp, workbook_bytes, write_output
 from .report import Report
 from .styles import (
     BAND_FILL,
@@ -83,7 +83,7 @@ CHART_HEIGHT_CM = 16.0
 
 def excel_text(text: str) -> str:
     """Control characters as Excel's own `_xHHHH_` escape: openpyxl refuses them, and dropping them loses text."""
-    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", escape_cr(text))
 
 
 def put(ws: Worksheet, row: int, column: int, value: Any) -> Cell:

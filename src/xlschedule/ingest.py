@@ -107,6 +107,7 @@ def check_return(
         if not ret.errors():
             meta = snap.meta() or {}
             ret.force, ret.mode, ret.schedule_version = meta["force"], Mode(meta["mode"]), meta["schedule_version"]
+            ret.notes.extend(checks.client_notes(snap))
             ret.findings.extend(check_structure(name, snap, schedule, templates or Templates(schedule), ret))
             read_answers(ret, snap, schedule)
     if ret.errors():
@@ -246,4 +247,5 @@ def ingest(
     settle_duplicates(returns)
     if strict:
         apply_strict(returns)
+    notes += [f"{ret.file}: {note}" for ret in returns for note in ret.notes]
     return Report(returns=returns, notes=notes)

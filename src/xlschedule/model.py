@@ -295,6 +295,7 @@ class Return(BaseModel):
     date: str | None = None  # ISO date when recognised, else the text as typed
     responses: list[Response] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)  # what a client changed that no check depends on
     status: ReturnStatus = ReturnStatus.ACCEPTED
 
     def errors(self) -> list[Finding]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 import zipfile
 from datetime import UTC, datetime
@@ -17,6 +18,17 @@ from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
 
 from .errors import OutputError
+
+#: A carriage return (written raw, XML parsers turn CR LF into LF) and the underscore of a literal `_xHHHH_`
+#: (Excel would read it as an escape).
+_CR_OR_ESCAPE_LIKE = re.compile(r"\r|_(?=x[0-9A-Fa-f]{4}_)")
+
+
+def escape_cr(text: str) -> str:
+    """Text for a cell with its carriage returns kept, as Excel writes them: CR as `_x000D_` (a Windows line
+    break becomes `_x000D_` then LF), and a literal `_xHHHH_` as `_x005F_xHHHH_` so it stays literal.
+    Other control characters are left to the caller (openpyxl refuses them; escape them after this)."""
+    return _CR_OR_ESCAPE_LIKE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
 
 #: Document timestamps and zip entry times, fixed so the same inputs give the same bytes.
 FIXED_TIME = datetime(2000, 1, 1, tzinfo=UTC)

@@ -77,8 +77,11 @@ def ensure_safe_xml() -> None:
 
 @dataclass(frozen=True)
 class CellValue:
-    value: Any
+    value: Any  # a formula's text when is_formula, an error cell's text ("#N/A") when is_error
     is_formula: bool = False
+    cached: Any = None  # a formula's value when the file was last saved (None for other cells)
+    is_error: bool = False  # an error value: typed (#N/A), or Excel 365's picture placed in a cell
+    is_picture: bool = False  # an error cell carrying value metadata: a picture placed in the cell
 
 
 @dataclass
@@ -93,6 +96,8 @@ class SheetSnapshot:
 class WorkbookSnapshot:
     sha256: str
     sheets: dict[str, SheetSnapshot]
+    date1904: bool = False  # serial numbers count days from 1904-01-01 (workbookPr date1904)
+    structure_locked: bool = True  # workbookProtection lockStructure
 
     def meta(self) -> dict[str, str] | None:
         """The hidden metadata sheet as key -> value, or None when there is none."""
@@ -123,12 +128,18 @@ def _decrypt(data: bytes, open_password: str | None) -> bytes:
 
     try:
         with olefile.OleFileIO(data) as ole:
-            encrypted = ole.exists("EncryptionInfo") and ole.exists("EncryptedPackage")
+            package = ole.exists("EncryptedPackage")
+            encrypted = package and ole.exists("EncryptionInfo")
+            # Rights management (a sensitivity label that encrypts): the package is encrypted under a
+            # DRM transform with a licence, not a password, and carries no password EncryptionInfo.
+            drm = package and any("DRM" in part for entry in ole.listdir(storages=True) for part in entry)
             is_xls = ole.exists("Workbook") or ole.exists("Book")
     except OSError:
         raise ReadError(Code.NOT_A_WORKBOOK, detail="a damaged Office file") from None
     if is_xls:
         raise ReadError(Code.OLD_XLS_FORMAT)
+    if drm or (package and not encrypted):
+        raise ReadError(Code.LABEL_ENCRYPTED)
     if not encrypted:
         raise ReadError(Code.NOT_A_WORKBOOK, detail="an Office file that is not a workbook")
     if not open_password:
@@ -152,6 +163,8 @@ def vet_package(zf: zipfile.ZipFile) -> None:
     if len(infos) > MAX_PARTS:
         raise ReadError(Code.TOO_LARGE, detail=f"has {len(infos)} parts")
     names = {i.filename for i in infos}
+    if _is_opendocument(zf, names):
+        raise ReadError(Code.OPENDOCUMENT_FORMAT)
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
         raise ReadError(Code.NOT_A_WORKBOOK, detail="a zip file, but not an Excel workbook")
     total = sum(i.file_size for i in infos)
@@ -169,19 +182,34 @@ def vet_package(zf: zipfile.ZipFile) -> None:
             raise ReadError(Code.ACTIVE_CONTENT, what=f"{what} ({hit})")
     for info in infos:
         _stream_part(zf, info)
-    _check_content_types(zf.read("[Content_Types].xml"))
+    _check_content_types(zf.read("[Content_Types].xml"), names)
 
 
-def _check_content_types(xml: bytes) -> None:
+def _is_opendocument(zf: zipfile.ZipFile, names: set[str]) -> bool:
+    """An OpenDocument spreadsheet (.ods): its first part, `mimetype`, says so in a few bytes."""
+    if "mimetype" not in names or zf.getinfo("mimetype").file_size > 100:
+        return False
+    return zf.read("mimetype").strip() == b"application/vnd.oasis.opendocument.spreadsheet"
+
+
+def _check_content_types(xml: bytes, names: set[str]) -> None:
     """Excel will not open a package whose content types it cannot read; nor will we."""
     from defusedxml.ElementTree import ParseError, fromstring
 
     try:
-        overrides = {el.get("PartName", ""): el.get("ContentType", "") for el in fromstring(xml)}
+        declared = list(fromstring(xml))
     except ParseError:
         raise ReadError(Code.NOT_A_WORKBOOK, detail="a damaged package ([Content_Types].xml cannot be read)") from None
+    overrides = {el.get("PartName", ""): el.get("ContentType", "") for el in declared}
+    extensions = {name.rpartition(".")[2].lower() for name in names}
+    vba = [  # a VBA project that is really there, whatever its part is called
+        el for el in declared if "vbaProject" in el.get("ContentType", "")
+        and (el.get("PartName", "").lstrip("/") in names or (el.get("Extension") or "").lower() in extensions)
+    ]
+    if vba:
+        raise ReadError(Code.ACTIVE_CONTENT, what="macros (a VBA project)")
     if any("macroEnabled" in t for t in overrides.values()):
-        raise ReadError(Code.ACTIVE_CONTENT, what="macros (a macro-enabled workbook)")
+        raise ReadError(Code.MACRO_ENABLED_FORMAT)  # saved as .xlsm, but no macros in it
     if overrides.get("/xl/workbook.xml") not in WORKBOOK_TYPES:
         raise ReadError(Code.NOT_A_WORKBOOK, detail="a package whose main part is not declared as a workbook")
 
@@ -257,10 +285,18 @@ class _XmlPartScan:
 #
 # Values come from python-calamine (Rust, about 30 times faster than openpyxl here). What calamine
 # does not give (formula text, error cells, empty strings, sheet protection, sheet states, the
-# cells' span) comes from one pass of defusedxml's iterparse over each sheet's XML.
+# cells' span) comes from one pass of expat over each sheet's XML.
 
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+#: SpreadsheetML's namespace, and the relationships namespace of r:id: transitional (what Excel saves by
+#: default) and ISO/IEC 29500 strict (Excel's "Strict Open XML Spreadsheet"). Both are read as they are.
+MAIN_NAMESPACES = (
+    "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+    "http://purl.oclc.org/ooxml/spreadsheetml/main",
+)
+REL_NAMESPACES = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "http://purl.oclc.org/ooxml/officeDocument/relationships",
+)
 #: Rows x columns a sheet's cells may span: calamine allocates that grid. A form needs a few hundred.
 MAX_SPAN = 2_000_000
 TEXT_TYPES = {"s", "inlineStr", "str"}
@@ -273,6 +309,7 @@ NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 class SheetScan:
     formulas: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    pictures: set[str] = field(default_factory=set)  # error cells with value metadata (vm): placed pictures
     texts: set[str] = field(default_factory=set)  # cells typed as text: calamine's '' may be a real ''
     protected: bool = False
     max_row: int = 0
@@ -320,7 +357,8 @@ class _SheetScanner:
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         if self.root:
-            if name != f"{MAIN_NS}}}worksheet":
+            namespace, _, local = name.rpartition("}")
+            if namespace not in MAIN_NAMESPACES or local != "worksheet":
                 raise ValueError("not a SpreadsheetML worksheet")  # Excel would call the file corrupt
             self.root = False
         tag = _local(name)
@@ -353,6 +391,8 @@ class _SheetScanner:
             raise ValueError(f"cell {self.coord} has a malformed type or style")
         if self.cell_type in TEXT_TYPES:
             scan.texts.add(self.coord)
+        elif self.cell_type == "e" and attrs.get("vm"):
+            scan.pictures.add(self.coord)  # Excel 365's "Place in cell" picture: #VALUE! with value metadata
 
     def text(self, data: str) -> None:
         if self.collecting is not None:
@@ -386,8 +426,21 @@ def _formula(body: str, attrs: dict[str, str], coord: str, shared: dict[str, Tra
     return text
 
 
-def workbook_sheets(zf: zipfile.ZipFile) -> list[tuple[str, str, str]]:
-    """(name, state, part) of each worksheet, in workbook order."""
+@dataclass
+class WorkbookInfo:
+    """What workbook.xml says: each worksheet's (name, state, part) in order, the date system, the lock."""
+
+    sheets: list[tuple[str, str, str]]
+    date1904: bool = False
+    structure_locked: bool = False
+
+
+def _true(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true")
+
+
+def workbook_info(zf: zipfile.ZipFile) -> WorkbookInfo:
+    """The worksheets of a transitional or strict workbook, its date system and its structure lock."""
     from defusedxml.ElementTree import fromstring
 
     targets: dict[str, str] = {}
@@ -395,23 +448,43 @@ def workbook_sheets(zf: zipfile.ZipFile) -> list[tuple[str, str, str]]:
         target = rel.get("Target", "")
         path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
         targets[rel.get("Id", "")] = path
-    sheets = []
-    for el in fromstring(zf.read("xl/workbook.xml")).iter(f"{{{MAIN_NS}}}sheet"):
-        part = targets.get(el.get(REL_ID, ""), "")
+    root = fromstring(zf.read("xl/workbook.xml"))
+    namespace = root.tag[1:].partition("}")[0] if root.tag.startswith("{") else ""
+    if namespace not in MAIN_NAMESPACES:
+        raise ValueError("not a SpreadsheetML workbook")
+    info = WorkbookInfo(sheets=[])
+    for el in root.iter(f"{{{namespace}}}sheet"):
+        rid = next((el.get(f"{{{ns}}}id") for ns in REL_NAMESPACES if el.get(f"{{{ns}}}id")), "")
+        part = targets.get(rid or "", "")
         if part.startswith("xl/worksheets/"):
-            sheets.append((el.get("name", ""), el.get("state", "visible"), part))
-    return sheets
+            info.sheets.append((el.get("name", ""), el.get("state", "visible"), part))
+    pr = root.find(f"{{{namespace}}}workbookPr")
+    info.date1904 = pr is not None and _true(pr.get("date1904"))
+    lock = root.find(f"{{{namespace}}}workbookProtection")
+    info.structure_locked = lock is not None and _true(lock.get("lockStructure"))
+    return info
+
+
+def workbook_sheets(zf: zipfile.ZipFile) -> list[tuple[str, str, str]]:
+    """(name, state, part) of each worksheet, in workbook order."""
+    return workbook_info(zf).sheets
 
 
 def parse_sheets(package: bytes) -> dict[str, SheetSnapshot]:
     """Every worksheet of a vetted package, by name."""
+    return parse_package(package)[1]
+
+
+def parse_package(package: bytes) -> tuple[WorkbookInfo, dict[str, SheetSnapshot]]:
+    """What workbook.xml says, and every worksheet of a vetted package by name."""
     from defusedxml.common import DefusedXmlException
     from python_calamine import CalamineWorkbook
 
     try:
         with zipfile.ZipFile(io.BytesIO(package)) as zf:
             names = set(zf.namelist())
-            parts = [(n, state, p) for n, state, p in workbook_sheets(zf) if p in names]
+            info = workbook_info(zf)
+            parts = [(n, state, p) for n, state, p in info.sheets if p in names]
             scans = {name: scan_sheet(zf.read(part)) for name, _state, part in parts}
     except DefusedXmlException:
         raise ReadError(Code.UNSAFE_XML, part="the workbook") from None
@@ -426,7 +499,7 @@ def parse_sheets(package: bytes) -> dict[str, SheetSnapshot]:
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(package))
         try:
-            return {name: _snapshot(name, state, scans[name], wb) for name, state, _part in parts}
+            return info, {name: _snapshot(name, state, scans[name], wb) for name, state, _part in parts}
         finally:
             wb.close()
     except Exception as exc:  # noqa: BLE001 - calamine raises its own errors on damaged files
@@ -446,9 +519,10 @@ def _snapshot(name: str, state: str, scan: SheetScan, wb) -> SheetSnapshot:
     for coord in scan.texts:
         cells.setdefault(coord, CellValue(""))
     for coord, text in scan.errors.items():
-        cells[coord] = CellValue(text)
+        cells[coord] = CellValue(text, is_error=True, is_picture=coord in scan.pictures)
     for coord, text in scan.formulas.items():
-        cells[coord] = CellValue(text, is_formula=True)
+        cached = cells.get(coord)
+        cells[coord] = CellValue(text, is_formula=True, cached=None if cached is None else cached.value)
     return SheetSnapshot(name=name, state=state, protected=scan.protected, cells=cells)
 
 
@@ -466,11 +540,16 @@ def read_workbook(path: Path, open_password: str | None = None) -> WorkbookSnaps
         raise ReadError(Code.NOT_A_WORKBOOK, detail="a damaged or truncated .xlsx (the zip cannot be opened)") from None
     with zf:
         vet_package(zf)
-    return WorkbookSnapshot(sha256=digest, sheets=parse_sheets(package))
+    info, sheets = parse_package(package)
+    return WorkbookSnapshot(
+        sha256=digest, sheets=sheets, date1904=info.date1904, structure_locked=info.structure_locked
+    )
 
 
 def as_text(value: Any) -> str:
-    """A cell value as the text a person sees: 4.0 -> '4', a date -> '2026-11-26'."""
+    """A cell value as the text a person sees: 4.0 -> '4', a date -> '2026-11-26', True -> 'TRUE'."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"  # as Excel shows a typed TRUE, not Python's True
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime):
