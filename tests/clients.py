@@ -220,7 +220,8 @@ def label_encrypted(package: bytes) -> bytes:
 
 def metadata_sheet_as(package: bytes, state: str | None, structure_locked: bool) -> bytes:
     """The metadata sheet's state as a client saves it (None: no state, i.e. a visible tab, as Gnumeric
-    writes; "hidden", as LibreOffice writes), and the workbook's structure lock kept or dropped."""
+    writes; "hidden", as LibreOffice writes), and the workbook's structure lock kept or dropped (both
+    Gnumeric and LibreOffice drop it: Gnumeric writes no workbookProtection, LibreOffice an empty one)."""
     def rewrite(name: str, data: bytes) -> bytes:
         if name != "xl/workbook.xml":
             return data

@@ -203,7 +203,8 @@ def test_a_password_encrypted_return_is_still_told_apart_from_a_label(tmp_path, 
 @pytest.mark.parametrize(
     "client, state, locked, said",
     [("gnumeric", None, False, "made the '_xlschedule' sheet visible"),
-     ("libreoffice", "hidden", True, "made the '_xlschedule' sheet hidden")],
+     ("libreoffice", "hidden", False, "made the '_xlschedule' sheet hidden"),
+     ("unhidden-only", "hidden", True, "made the '_xlschedule' sheet hidden")],
 )
 def test_a_metadata_sheet_a_client_unhid_is_accepted_with_a_note(tmp_path, good_bytes, good_run, client, state, locked,
                                                                  said):
