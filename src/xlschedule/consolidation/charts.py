@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.label import DataLabelList
-from openpyxl.chart.text import RichText
-from openpyxl.drawing.text import CharacterProperties, Font, Paragraph, ParagraphProperties
+from openpyxl.chart.text import RichText, Text
+from openpyxl.chart.title import Title
+from openpyxl.drawing.text import CharacterProperties, Font, Paragraph, ParagraphProperties, RegularTextRun
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -28,11 +29,18 @@ def text_properties(size: int = 900, bold: bool = False) -> RichText:
     return RichText(p=[Paragraph(pPr=ParagraphProperties(defRPr=props), endParaRPr=props)])
 
 
+def title_of(text: str, size: int = 1200, bold: bool = True) -> Title:
+    """A chart or axis title in the workbook's face."""
+    props = CharacterProperties(latin=Font(typeface=FACE), sz=size, b=bold)
+    para = Paragraph(pPr=ParagraphProperties(defRPr=props), r=[RegularTextRun(rPr=props, t=text)])
+    return Title(tx=Text(rich=RichText(p=[para])), overlay=False)
+
+
 def bar_chart(ws: Worksheet, mode: Mode, run: Run, head: int, last: int, title: str) -> BarChart:
     """Horizontal bars in table order (first row at the top), the value at each bar's end."""
     chart = BarChart()
     chart.type = "bar"
-    chart.title = title
+    chart.title = title_of(title)
     chart.style = 2
     chart.add_data(Reference(ws, min_col=2, min_row=head, max_row=last), titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=1, min_row=head + 1, max_row=last))
@@ -40,7 +48,7 @@ def bar_chart(ws: Worksheet, mode: Mode, run: Run, head: int, last: int, title: 
     series.graphicalProperties.solidFill = palette.BAR
     series.graphicalProperties.line.solidFill = palette.BAR
     chart.dataLabels = DataLabelList(showVal=True, showSerName=False, showCatName=False, showLegendKey=False,
-                                     showPercent=False)
+                                     showPercent=False, txPr=text_properties())
     chart.legend = None
     chart.gapWidth = 40
     chart.x_axis.scaling.orientation = "maxMin"  # the table's first row at the top
@@ -51,11 +59,11 @@ def bar_chart(ws: Worksheet, mode: Mode, run: Run, head: int, last: int, title: 
         lo, hi = scale_range(run.schedule)
         chart.y_axis.scaling.min, chart.y_axis.scaling.max, chart.y_axis.majorUnit = lo, hi, 1
         chart.y_axis.number_format = "0"
-        chart.y_axis.title = "Mean judgment score"
+        chart.y_axis.title = title_of("Mean judgment score", 900)
     else:
         chart.y_axis.scaling.min, chart.y_axis.scaling.max, chart.y_axis.majorUnit = 0, 1, 0.25
         chart.y_axis.number_format = "0%"
-        chart.y_axis.title = f"Share of {run.schedule.modes[mode].options[0]}"
+        chart.y_axis.title = title_of(f"Share of {run.schedule.modes[mode].options[0]}", 900)
     chart.y_axis.majorGridlines = None
     for axis in (chart.x_axis, chart.y_axis):
         axis.txPr = text_properties()
