@@ -12,12 +12,25 @@ import pytest
 from lxml import etree
 from openpyxl import load_workbook
 
+from test_consolidate import SHEETS, rows_of, sample_returns
+from xlschedule.consolidate import write_consolidation
 from xlschedule.consolidation import palette
-
-from test_consolidate import SHEETS, rows_of, written, written_wb  # noqa: F401 - fixtures shared
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory, schedule):
+    """The consolidation of test_consolidate's sample returns (three modes, a rejected return)."""
+    path = tmp_path_factory.mktemp("frame") / "consolidated.xlsx"
+    write_consolidation(schedule, sample_returns(schedule), path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def written_wb(written):
+    return load_workbook(written)
 
 
 @pytest.mark.parametrize("sheet", SHEETS)
