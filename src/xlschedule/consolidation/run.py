@@ -150,11 +150,6 @@ def figure(run: Run, mode: Mode, returns: list[Return], ref: str) -> Figure:
     return Figure(sum(values) / len(values), len(values), with_n(mode, len(values)))
 
 
-def pooled(run: Run, mode: Mode, returns: list[Return], ref: str) -> Figure:
-    """The same figure over every accepted return of a mode: the step profile."""
-    return figure(run, mode, returns, ref)
-
-
 def not_conforming(run: Run, returns: list[Return], ref: str) -> Figure:
     """Share of policy-fit answers other than the first option (Yes), N/A and unanswered excluded."""
     options = run.schedule.policy_fit.options
