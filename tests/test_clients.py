@@ -13,7 +13,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from python_calamine import CalamineWorkbook
 
 from xlschedule import layout
 from xlschedule.model import COVER_SHEET, Mode
@@ -21,6 +20,7 @@ from xlschedule.model import COVER_SHEET, Mode
 import clients
 from conftest import run_cli
 from hostile import write
+from tables import table_rows
 from test_ingest import make_return
 
 AUDIT_DATE = date(2026, 11, 20)  # not the good return's own date, so a date read wrongly shows
@@ -48,8 +48,7 @@ class Run:
         self.rows: list[dict] = []
         self.csv_rows: list[dict] = []
         if out.exists():
-            table = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Responses").to_python()
-            self.rows = [dict(zip(table[0], row)) for row in table[1:]]
+            self.rows = table_rows(out, "Responses")
             with csv_path.open(encoding="utf-8-sig", newline="") as fh:
                 self.csv_rows = list(csv.DictReader(fh))
         self.out = out

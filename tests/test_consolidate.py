@@ -20,7 +20,9 @@ from xlschedule.consolidate import (
 )
 from xlschedule.model import Finding, Mode, Response, Return, ReturnStatus, Schedule, Severity
 
-SHEETS = ["Summary", "Items", "Responses", "Policy fit", "Returns", "Issues"]
+SHEETS = ["Cover", "Contents", "Notes", "Summary", "Judgments (scale)", "Judgments (yes-no)", "Judgments (written)",
+          "Charts", "Items (scale)", "Items (yes-no)", "Items (written)", "Policy fit", "Policy by force", "Mismatches",
+          "Responses", "Returns", "Issues"]
 TRICKY = ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\x07bell"]
 
 
@@ -112,25 +114,29 @@ def written_wb(written):
     return load_workbook(written)
 
 
-def rows_of(ws) -> list[dict]:
-    """A header-row sheet as dicts keyed by the header."""
-    rows = ws.iter_rows(values_only=True)
-    head = next(rows)
-    return [dict(zip(head, r)) for r in rows]
+def table_of(ws, name: str | None = None):
+    """The Excel table on a sheet (the only one, or the one named)."""
+    tables = list(ws.tables.values())
+    return ws.tables[name] if name else tables[0]
 
 
-def block(ws, title_start: str) -> dict[str, dict]:
-    """A Summary block: force -> {header: value}, found by the start of its title."""
-    for row in ws.iter_rows(min_col=1, max_col=1):
-        if isinstance(row[0].value, str) and row[0].value.startswith(title_start):
-            head = [c.value for c in ws[row[0].row + 1]]
-            out: dict[str, dict] = {}
-            r = row[0].row + 2
-            while ws.cell(r, 1).value:
-                out[ws.cell(r, 1).value] = {h: c.value for h, c in zip(head, ws[r]) if h}
-                r += 1
-            return out
-    raise AssertionError(f"no block titled {title_start!r}")
+def rows_of(ws, name: str | None = None) -> list[dict]:
+    """A sheet's table as dicts keyed by its header, read from where the table says it is."""
+    ref = table_of(ws, name).ref
+    rows = list(ws[ref])
+    head = [c.value for c in rows[0]]
+    return [dict(zip(head, (c.value for c in r))) for r in rows[1:]]
+
+
+def cells_of(ws, name: str | None = None) -> list[dict]:
+    """Like rows_of, but the cells themselves, to read number formats."""
+    rows = list(ws[table_of(ws, name).ref])
+    head = [c.value for c in rows[0]]
+    return [dict(zip(head, r)) for r in rows[1:]]
+
+
+def by_first(ws) -> dict:
+    return {next(iter(r.values())): r for r in rows_of(ws)}
 
 
 def test_written_atomically_with_every_sheet(written, written_wb):
@@ -141,11 +147,12 @@ def test_written_atomically_with_every_sheet(written, written_wb):
 
 def test_responses_is_a_table_of_accepted_returns_only(written_wb, schedule):
     ws = written_wb["Responses"]
-    assert [c.value for c in ws[1]] == list(RESPONSE_COLUMNS)
-    table = ws.tables["Responses"]
-    assert table.ref == f"A1:J{ws.max_row}"
+    table = table_of(ws, "Responses")
+    head = int(table.ref.split(":")[0][1:])
+    assert [c.value for c in ws[head]] == list(RESPONSE_COLUMNS)
+    assert table.ref == f"A{head}:J{ws.max_row}"
     assert table.tableStyleInfo.showRowStripes
-    assert ws.freeze_panes == "A2"
+    assert ws.freeze_panes == f"A{head + 1}"
     rows = rows_of(ws)
     per_return = schedule.item_count + len(schedule.sections)
     assert len(rows) == 5 * per_return
@@ -188,69 +195,112 @@ def test_return_text_comes_back_as_the_same_plain_string(written, written_wb):
     assert excel_text("\x07bell") == "_x0007_bell"
     assert "x" * 32_767 in cells  # nothing capped
     for sheet, column in (("Responses", "Return"), ("Returns", "Return reference"), ("Returns", "Inspector")):
-        ws = wb[sheet]
-        c = [c.value for c in ws[1]].index(column) + 1
         wanted = ("=cmd|' /C calc'!A0", "@inspector")
-        hits = [ws.cell(r, c) for r in range(2, ws.max_row + 1) if ws.cell(r, c).value in wanted]
+        hits = [r[column] for r in cells_of(wb[sheet]) if r[column].value in wanted]
         assert hits and all(h.data_type == "s" for h in hits), (sheet, column)
     issues = wb["Issues"]
-    assert any(c.value == "=1+1 is not one of the options." and c.data_type == "s" for (c,) in
-               issues.iter_rows(min_col=6, max_col=6))
+    assert any(r["Message"].value == "=1+1 is not one of the options." and r["Message"].data_type == "s"
+               for r in cells_of(issues))
     with zipfile.ZipFile(written) as z:
         sheets = "".join(z.read(n).decode() for n in z.namelist() if n.startswith("xl/worksheets/sheet"))
     assert "<f>" not in sheets  # not one formula in the whole workbook
 
 
-def test_summary_aggregates_over_a_forces_returns(written_wb, schedule):
-    ws = written_wb["Summary"]
+def test_judgments_aggregate_over_a_forces_returns(written_wb, schedule):
     oa, step1, step2, step3 = (s.label for s in schedule.sections[:4])
-    scale = block(ws, schedule.modes[Mode.SCALE].title)
+    scale = by_first(written_wb["Judgments (scale)"])
     kent = scale["Kent"]
     assert kent["Returns"] == 2
     assert kent[oa] == pytest.approx(3)  # 4 and 2
     assert kent[step1] == pytest.approx(3)  # N/A and 3: N/A excluded, not counted as 0
     assert kent[step2] == pytest.approx(5)  # 5 and unanswered
-    assert kent[step3] is None  # nothing to average is blank, not 0
-    assert kent["Completion"] == pytest.approx((5 + 3) / (2 * 118))
+    assert kent[step3] == "[x]"  # nothing answered: not available, not 0
     assert "Essex" not in scale
-    yesno = block(ws, schedule.modes[Mode.YESNO].title)
+    yesno = by_first(written_wb["Judgments (yes-no)"])
     essex = yesno["Essex"]
-    assert essex["Returns"] == 2  # the rejected one does not count
+    assert essex["Returns"] == 2  # the rejected one does not count here
     assert essex[oa] == pytest.approx(0.5)  # Yes and No
     assert essex[step1] == pytest.approx(1.0)  # Yes and N/A: N/A is not a No
-    assert essex[step2] is None  # all N/A
-    narrative = block(ws, schedule.modes[Mode.NARRATIVE].title)
+    assert essex[step2] == "[z]"  # all N/A: not applicable
+    narrative = by_first(written_wb["Judgments (written)"])
     assert narrative["Kent"][oa] == 1 and narrative["Kent"][step1] == 0
-    rules = [r for cf in ws.conditional_formatting for r in cf.rules]
-    assert len(rules) == 3 and all(r.type == "colorScale" for r in rules)
 
 
-def test_items_sheet_aggregates_by_item(written_wb, schedule):
-    ws = written_wb["Items"]
-    head = [c.value for c in ws[2]]
-    assert head[:3] == ["Section", "Ref", "Item"]
-    assert head[3:] == ["Kent", "Essex", "Kent"]  # scale band, yes/no band, narrative band
-    assert ws.cell(1, 4).value.startswith(schedule.modes[Mode.SCALE].title)
-    by_ref = {row[1]: row for row in ws.iter_rows(min_row=3, values_only=True)}
+def test_every_figure_shows_its_n_and_stays_a_number(written_wb, schedule):
+    oa, step1, step2 = (s.label for s in schedule.sections[:3])
+    kent = {r["Force"].value: r for r in cells_of(written_wb["Judgments (scale)"])}["Kent"]
+    assert kent[oa].data_type == "n" and kent[oa].number_format == '0.0" (n=2)"'
+    assert kent[step1].number_format == '0.0" (n=1)"'  # the N/A is not one of the answers it rests on
+    essex = {r["Force"].value: r for r in cells_of(written_wb["Judgments (yes-no)"])}["Essex"]
+    assert essex[oa].number_format == '0%" (n=2)"'
+    kent_n = {r["Force"].value: r for r in cells_of(written_wb["Judgments (written)"])}["Kent"]
+    assert kent_n[oa].number_format == '0" of 1"'
+    summary = {r["Force"].value: r for r in cells_of(written_wb["Summary"])}
+    assert summary["Kent"]["Answered"].number_format == '0%" of 354 cells"'
+
+
+def test_every_force_of_the_schedule_is_on_the_summary(written_wb, schedule):
+    rows = by_first(written_wb["Summary"])
+    assert list(rows)[:len(schedule.forces.names)] == schedule.forces.names
+    essex = rows["Essex"]  # its rejected return is seen, not hidden behind "2 returns, 100%"
+    assert (essex["Returns received"], essex["Accepted"], essex["Rejected"], essex["Duplicate"]) == (3, 2, 1, 0)
+    assert essex["Incomplete"] == 2 and essex["Position"] == "Returned"
+    assert essex["Latest date of audit"].date().isoformat() == "2026-11-26"
+    kent = rows["Kent"]
+    assert (kent["Returns received"], kent["Accepted"], kent["Incomplete"]) == (3, 3, 3)
+    assert kent["Answered"] == pytest.approx((5 + 3 + 2) / (2 * 118 + 118))
+    absent = rows[schedule.forces.names[0]]
+    assert absent["Position"] == "No return received" and absent["Returns received"] == 0
+    assert absent["Answered"] == absent["Latest date of audit"] == absent["Mode"] == "[x]"
+
+
+def test_a_force_whose_every_return_was_rejected_shows_why(tmp_path, schedule, returns):
+    path = tmp_path / "c.xlsx"
+    write_consolidation(schedule, [r for r in returns if r.status is ReturnStatus.REJECTED], path)
+    rows = by_first(load_workbook(path)["Summary"])
+    assert rows["Essex"]["Position"] == "None accepted" and rows["Essex"]["Rejected"] == 1
+
+
+def test_items_sheets_aggregate_by_item(written_wb, schedule):
+    ws = written_wb["Items (scale)"]
+    rows = rows_of(ws)
+    assert list(rows[0]) == ["Section", "Ref", "Item", "Kent"]
+    by_ref = {r["Ref"]: r for r in rows}
     assert len(by_ref) == schedule.item_count + len(schedule.sections)
-    assert by_ref["1.1"][2] == schedule.steps[0].items[0].text
-    assert by_ref["1.1"][3] == pytest.approx(3)  # 2 and 4
-    assert by_ref["1.2"][3] is None  # N/A only
-    assert by_ref["1.1"][5] == 1  # narrative: one return wrote evidence
+    assert by_ref["1.1"]["Item"] == schedule.steps[0].items[0].text
+    assert by_ref["1.1"]["Kent"] == pytest.approx(3)  # 2 and 4
+    assert by_ref["1.2"]["Kent"] == "[x]"  # N/A and unanswered: nothing applies is not shown, nothing was said
+    assert {r["Ref"]: r for r in rows_of(written_wb["Items (written)"])}["1.1"]["Kent"] == 1
+    assert list(rows_of(written_wb["Items (yes-no)"])[0]) == ["Section", "Ref", "Item", "Essex"]
 
 
-def test_policy_fit_crosstab(written_wb, schedule):
-    ws = written_wb["Policy fit"]
-    title = f"{schedule.overall.label}: {schedule.modes[Mode.SCALE].title}"
-    (start,) = [c.row for (c,) in ws.iter_rows(min_col=1, max_col=1) if c.value == title]
-    head = [c.value for c in ws[start + 1]][:7]
-    assert head == ["Judgment score", "Yes", "Partly", "No", "N/A", "Not answered", "Total"]
-    table = {ws.cell(r, 1).value: [ws.cell(r, c).value for c in range(2, 8)] for r in range(start + 2, start + 9)}
-    assert list(table) == [1, 2, 3, 4, 5, "N/A", "Not answered"]
-    assert table[4] == [0, 0, 1, 0, 0, 1]  # scored 4, policy No
-    assert table[2] == [1, 0, 0, 0, 0, 1]
-    yesno_title = f"{schedule.overall.label}: {schedule.modes[Mode.YESNO].title}"
-    assert yesno_title in [c.value for c in ws[start]]
+def test_policy_fit_shares_by_section(written_wb, schedule):
+    rows = by_first(written_wb["Policy fit"])
+    oa = rows[schedule.overall.label]
+    # Overall: No (Kent A), Yes (Kent B), Partly (Essex 1); Essex 2 unanswered.
+    assert (oa["Yes"], oa["Partly"], oa["No"], oa["N/A"]) == pytest.approx((1 / 3, 1 / 3, 1 / 3, 0))
+    assert (oa["Answered (n)"], oa["Not answered"]) == (3, 1)
+    step3 = rows[schedule.steps[2].label]
+    assert step3["Yes"] == "[x]" and step3["Answered (n)"] == 0
+
+
+def test_policy_by_force_is_the_share_not_conforming(written_wb, schedule):
+    cells = {r["Force"].value: r for r in cells_of(written_wb["Policy by force"])}
+    oa, step1 = schedule.overall.label, schedule.steps[0].label
+    assert cells["Kent"][oa].value == pytest.approx(0.5)  # No and Yes
+    assert cells["Kent"][oa].number_format == '0%" (n=2)"'
+    assert cells["Kent"][step1].value == pytest.approx(1.0)  # Partly (the N/A left out)
+    assert cells["Essex"][oa].value == pytest.approx(1.0)  # Partly
+    assert cells["Essex"][step1].value == "[x]"
+
+
+def test_mismatches_list_high_with_no_and_low_with_yes(written_wb):
+    rows = rows_of(written_wb["Mismatches"])
+    got = [(r["Force"], r["Ref"], r["Score"], r["Policy fit"], r["Mismatch"], r["Source file"]) for r in rows]
+    assert got == [
+        ("Kent", "OA.J", 4, "No", "High score, policy fit No", "in/kent-a.xlsx"),
+        ("Kent", "OA.J", 2, "Yes", "Low score, policy fit Yes", "in/kent-b.xlsx"),
+    ]
 
 
 def test_returns_and_issues_list_every_return(written_wb):
@@ -265,16 +315,25 @@ def test_returns_and_issues_list_every_return(written_wb):
     assert returns[0]["Mode"] == "yesno" and returns[0]["Answered"] == 3
     assert len(returns[0]["SHA-256"]) == 64
     issues = rows_of(wb["Issues"])
-    assert [c.value for c in wb["Issues"][1]] == ["File", "Sheet", "Cell", "Code", "Severity", "Message"]
+    assert list(issues[0]) == ["File", "Sheet", "Cell", "Code", "Severity", "Message"]
     assert [(i["File"], i["Code"]) for i in issues] == [
         ("in/essex-2.xlsx", "unanswered"), ("in/essex-bad.xlsx", "invalid-score"),
         ("in/essex-bad.xlsx", "missing-inspector"),
     ]
 
 
-def test_summary_has_a_chart(written, written_wb):
-    wb = written_wb
-    assert wb["Summary"]._charts
+def test_charts_answer_a_question_each(written, written_wb, schedule):
+    ws = written_wb["Charts"]
+    charts = ws._charts
+    assert len(charts) == 4  # overall by force and step profile, for each scored mode
+    assert all(len(c.series) == 1 and c.type == "bar" for c in charts)
+    scale = charts[0]
+    assert (scale.y_axis.scaling.min, scale.y_axis.scaling.max) == (1, 5)
+    assert (charts[2].y_axis.scaling.min, charts[2].y_axis.scaling.max) == (0, 1)
+    overall = rows_of(ws, "Chart_overall_scale")
+    assert [r["Force"] for r in overall] == ["Kent"]
+    steps = rows_of(ws, "Chart_steps_yesno")
+    assert [r["Section"] for r in steps] == [s.label for s in schedule.sections]
     with zipfile.ZipFile(written) as z:
         assert any(n.startswith("xl/charts/chart") for n in z.namelist())
 
@@ -299,9 +358,11 @@ def test_no_accepted_returns_still_writes_a_workbook(tmp_path, schedule, returns
     rejected = [r for r in returns if r.status is ReturnStatus.REJECTED]
     write_consolidation(schedule, rejected, path)
     wb = load_workbook(path)
-    assert wb.sheetnames == SHEETS
-    assert wb["Responses"].tables["Responses"].ref == "A1:J2"
+    assert wb.sheetnames == [n for n in SHEETS if not n.startswith(("Judgments", "Items", "Charts"))]
+    responses = table_of(wb["Responses"], "Responses")
+    assert responses.ref.endswith(str(int(responses.ref.split(":")[0][1:]) + 1))  # one empty body row
     assert len(rows_of(wb["Returns"])) == 1
+    assert len(rows_of(wb["Summary"])) == len(schedule.forces.names)
 
 
 def test_responses_csv_round_trips(tmp_path, schedule, returns):

@@ -49,8 +49,9 @@ def good_rows(tmp_path_factory, good_bytes) -> list[tuple]:
 def _rows(out: Path) -> list[tuple]:
     """Responses rows without the Source file column (the good file's folder differs per test)."""
     rows = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Responses").to_python()
-    keep = [i for i, name in enumerate(rows[0]) if name != "Source file"]
-    return [tuple(row[i] for i in keep) for row in rows[1:]]
+    head = next(i for i, row in enumerate(rows) if row[0] == "Force")  # below the marking and title
+    keep = [i for i, name in enumerate(rows[head]) if name != "Source file"]
+    return [tuple(row[i] for i in keep) for row in rows[head + 1:]]
 
 
 def ingest_beside_good(tmp_path: Path, bad: Path, good: Path, *extra: str) -> tuple[dict, list[tuple]]:
@@ -233,9 +234,10 @@ def test_text_that_spreadsheets_treat_specially_is_kept_whole(tmp_path, good, sc
     result = run_cli("ingest", str(special), str(good), "--out", str(out), "--csv", str(csv_path))
     assert result.exit_code == 0, result.output
     ws = load_workbook(out)["Responses"]
-    header = [c.value for c in ws[1]]
+    head = next(c.row for (c,) in ws.iter_rows(min_col=1, max_col=1) if c.value == "Force")
+    header = [c.value for c in ws[head]]
     ref_col, ev_col = header.index("Ref"), header.index("Evidence")
-    got = {row[ref_col].value: row[ev_col] for row in ws.iter_rows(min_row=2) if row[0].value == "Essex"}
+    got = {row[ref_col].value: row[ev_col] for row in ws.iter_rows(min_row=head + 1) if row[0].value == "Essex"}
     for ref, text in texts.items():
         assert got[ref].value == text, ref
         assert got[ref].data_type == "s", ref

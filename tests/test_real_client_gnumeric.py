@@ -11,13 +11,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from python_calamine import CalamineWorkbook
 
 from xlschedule import layout
 from xlschedule.model import META_SHEET, Mode, Schedule
 
 from conftest import run_cli
 from gnumeric import ODS, XLSX_WRITERS, convert, require_gnumeric, to_native, type_cells
+from tables import table_rows
 from test_ingest import make_return
 
 AUDIT_DATE = date(2026, 11, 20)
@@ -32,8 +32,7 @@ def ingest(folder: Path, path: Path) -> tuple[dict, dict[str, dict], str]:
     data = json.loads(report.read_text(encoding="utf-8"))
     rows: dict[str, dict] = {}
     if out.exists():
-        table = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Responses").to_python()
-        rows = {row[table[0].index("Ref")]: dict(zip(table[0], row)) for row in table[1:]}
+        rows = {row["Ref"]: row for row in table_rows(out, "Responses")}
     return data, rows, result.output
 
 

@@ -13,12 +13,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from python_calamine import CalamineWorkbook
 
 from xlschedule.model import META_SHEET
 
 from conftest import run_cli
 from libreoffice import SOFFICE, require_libreoffice
+from tables import table_rows
 from test_ingest import make_return
 
 FILTERS = ("Calc MS Excel 2007 XML", "Calc Office Open XML")
@@ -44,9 +44,7 @@ def ingest(folder: Path, path: Path) -> tuple[dict, dict[str, tuple]]:
     out, report = folder / "c.xlsx", folder / "r.json"
     result = run_cli("ingest", str(path), "--out", str(out), "--report", str(report))
     assert "Traceback" not in result.output
-    table = CalamineWorkbook.from_path(str(out)).get_sheet_by_name("Responses").to_python()
-    ref, score, policy, evidence = (table[0].index(c) for c in ("Ref", "Score", "Policy fit", "Evidence"))
-    rows = {r[ref]: (r[score], r[policy], r[evidence]) for r in table[1:]}
+    rows = {r["Ref"]: (r["Score"], r["Policy fit"], r["Evidence"]) for r in table_rows(out, "Responses")}
     return json.loads(report.read_text(encoding="utf-8")), rows
 
 

@@ -136,6 +136,7 @@ def test_return_typed_in_libreoffice_is_accepted_and_consolidated_row_by_row(bui
         rows = list(wb["Responses"].iter_rows(values_only=True))
     finally:
         wb.close()
+    rows = rows[next(i for i, row in enumerate(rows) if row[0] == "Force"):]  # below the marking and title
     assert list(rows[0]) == RESPONSE_COLUMNS
     body = [dict(zip(RESPONSE_COLUMNS, row)) for row in rows[1:]]
     assert len(body) == len(refs), [r["Ref"] for r in body]
@@ -212,7 +213,9 @@ def test_a_sheet_unprotected_but_unchanged_is_accepted(built, schedule, tmp_path
 
     wb = load_workbook(out, read_only=True)
     try:
-        body = [dict(zip(RESPONSE_COLUMNS, r)) for r in list(wb["Responses"].iter_rows(values_only=True))[1:]]
+        rows = list(wb["Responses"].iter_rows(values_only=True))
+        head = next(i for i, r in enumerate(rows) if r[0] == "Force")
+        body = [dict(zip(RESPONSE_COLUMNS, r)) for r in rows[head + 1:]]
     finally:
         wb.close()
     row = next(r for r in body if r["Ref"] == first.items[0].ref)

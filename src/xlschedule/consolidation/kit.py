@@ -1,0 +1,197 @@
+"""How every sheet of the consolidated workbook is framed: named fonts, the marking on screen and in
+print, a title and notes above one table, the table marked up for Excel, and a print setup.
+
+Text from a return is written as inert text, never as a live formula: returns come from outside, and a
+cell such as `=HYPERLINK(...)` must not run on an analyst's machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..packager import escape_cr
+
+# --- fonts and fills: every font names its face and size, so no client substitutes a wide serif ----
+
+FACE = "Calibri"
+SIZE = 11
+BODY = Font(name=FACE, size=SIZE)
+BOLD = Font(name=FACE, size=SIZE, bold=True)
+TITLE = Font(name=FACE, size=14, bold=True)
+MARKING = Font(name=FACE, size=12, bold=True)
+HEADER = Font(name=FACE, size=SIZE, bold=True, color="FFFFFF")
+LINK = Font(name=FACE, size=SIZE, color="0563C1", underline="single")
+NAVY = "1F3864"
+HEADER_FILL = PatternFill("solid", fgColor=NAVY)
+
+#: Vertical top everywhere, so a number reads on the same line as the text beside it.
+TOP = Alignment(vertical="top")
+TOP_WRAP = Alignment(vertical="top", wrap_text=True)
+TOP_RIGHT = Alignment(vertical="top", horizontal="right")
+TOP_CENTRE = Alignment(vertical="top", horizontal="center")
+HEAD_ALIGN = Alignment(vertical="top", wrap_text=True)
+
+#: Analysis Function codes for a cell that holds no figure.
+NOT_APPLICABLE = "[z]"
+NOT_AVAILABLE = "[x]"
+
+LINE_POINTS = 15.0
+#: Room for the filter button an Excel table puts in each header cell.
+FILTER_BUTTON = 3
+
+
+# --- text that is safe to put in a cell ------------------------------------------------------
+
+
+def excel_text(text: str) -> str:
+    """Control characters as Excel's own `_xHHHH_` escape: openpyxl refuses them, and dropping them loses text."""
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", escape_cr(text))
+
+
+def put(ws: Worksheet, row: int, column: int, value: Any, alignment: Alignment = TOP) -> Cell:
+    """Write one value, top-aligned; any string is stored as a string, so `=...` never becomes a formula.
+
+    A code ([z], [x]) is right-aligned, where the number it stands in for would be."""
+    cell = ws.cell(row=row, column=column)
+    if isinstance(value, str):
+        cell.value = excel_text(value)
+        cell.data_type = "s"
+        if value in (NOT_APPLICABLE, NOT_AVAILABLE):
+            alignment = TOP_RIGHT
+    else:
+        cell.value = value
+    cell.alignment = alignment
+    return cell
+
+
+def inert(ws: Worksheet, value: Any) -> Any:
+    """A value for ws.append that can never become a formula: what put() does, for whole rows."""
+    if not isinstance(value, str):
+        return value
+    text = excel_text(value)
+    if not text.startswith("="):
+        return text  # openpyxl stores any other string as a string
+    cell = Cell(ws, value=text)
+    cell.data_type = "s"
+    return cell
+
+
+def put_row(ws: Worksheet, row: int, values: Sequence[Any], first_column: int = 1) -> None:
+    for offset, value in enumerate(values):
+        put(ws, row, first_column + offset, value)
+
+
+def area(first_col: int, first_row: int, last_col: int, last_row: int) -> str:
+    return f"{get_column_letter(first_col)}{first_row}:{get_column_letter(last_col)}{last_row}"
+
+
+# --- how tall a row of wrapped text must be ------------------------------------------------------
+
+
+def word_lines(text: str, width: float, bold: bool = False) -> int:
+    """Lines `text` takes when word-wrapped in a column `width` units wide (a long word is broken)."""
+    per_line = max(1, int(width * (1.0 if bold else 1.15)))
+    lines = 0
+    for paragraph in text.split("\n"):
+        used, count = 0, 1
+        for word in paragraph.split():
+            need = len(word) if used == 0 else used + 1 + len(word)
+            if need <= per_line:
+                used = need
+                continue
+            count += 1 if used else 0
+            count += (len(word) - 1) // per_line
+            used = len(word) % per_line or per_line
+        lines += count
+    return max(1, lines)
+
+
+def fit_rows(ws: Worksheet, row: int, texts: Sequence[tuple[str, float]], bold: bool = False) -> None:
+    """Give a row of wrapped text the height its tallest cell needs, from (text, column width) pairs."""
+    lines = max((word_lines(t, w, bold) for t, w in texts), default=1)
+    if lines > 1:
+        ws.row_dimensions[row].height = min(409.0, lines * LINE_POINTS + 4)
+
+
+def header_width(label: str, least: float) -> float:
+    """A column wide enough that its header's longest word and the filter button never clip."""
+    longest = max((len(w) for w in label.split()), default=0)
+    return max(least, round(longest * 1.05) + FILTER_BUTTON + 1)
+
+
+# --- one sheet: marking, title, notes, table, print setup ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What every sheet shows above its table and in its header and footer."""
+
+    marking: str
+    title: str  # the workbook's title, for the print header
+
+
+def top(ws: Worksheet, frame: Frame, title: str, notes: Sequence[str] = ()) -> int:
+    """The marking (row 1), the sheet's title (row 2) and its notes, one short line each; the next free row."""
+    put(ws, 1, 1, frame.marking).font = MARKING
+    put(ws, 2, 1, title).font = TITLE
+    ws.row_dimensions[2].height = 20
+    row = 3
+    for note in notes:
+        put(ws, row, 1, note)
+        row += 1
+    return row
+
+
+def header(ws: Worksheet, row: int, labels: Sequence[str], widths: Sequence[float], first_column: int = 1) -> None:
+    """A table's header row: bold white on navy, wrapped whole, columns wide enough for their longest word."""
+    fitted = [header_width(label, width) for label, width in zip(labels, widths, strict=True)]
+    for offset, (label, width) in enumerate(zip(labels, fitted, strict=True)):
+        cell = put(ws, row, first_column + offset, label, HEAD_ALIGN)
+        cell.font = HEADER
+        cell.fill = HEADER_FILL
+        letter = get_column_letter(first_column + offset)
+        ws.column_dimensions[letter].width = max(ws.column_dimensions[letter].width or 0, width)
+    fit_rows(ws, row, [(label, w - 1) for label, w in zip(labels, fitted, strict=True)], bold=True)
+
+
+def table(ws: Worksheet, name: str, head: int, columns: int, rows: int, first_column: int = 1,
+          stripes: bool = True) -> None:
+    """Mark up a block as an Excel table (header row, filter buttons); a table needs one body row at least."""
+    last = head + max(1, rows)
+    t = Table(displayName=name, ref=area(first_column, head, first_column + columns - 1, last))
+    t.tableStyleInfo = TableStyleInfo(name="TableStyleLight1", showRowStripes=stripes)
+    ws.add_table(t)
+
+
+def print_setup(ws: Worksheet, frame: Frame, head: int | None, landscape: bool = True,
+                name_columns: str | None = None, freeze: str | None = None) -> None:
+    """Marking top and bottom of every printed page; fit to the page's width; the header row repeated."""
+    marking = frame.marking.replace("&", "&&")
+    ws.oddHeader.center.text = marking
+    ws.oddHeader.center.font = f"{FACE},Bold"
+    ws.oddHeader.left.text = "&A"  # the sheet's name
+    ws.oddFooter.center.text = marking
+    ws.oddFooter.center.font = f"{FACE},Bold"
+    ws.oddFooter.left.text = frame.title.replace("&", "&&")
+    ws.oddFooter.right.text = "Page &P of &N"
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.page_margins.header = ws.page_margins.footer = 0.25
+    if head is not None:
+        ws.print_title_rows = f"{head}:{head}"
+    if name_columns:
+        ws.print_title_cols = name_columns
+    ws.freeze_panes = freeze or (f"A{head + 1}" if head is not None else None)
