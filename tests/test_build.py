@@ -96,8 +96,11 @@ def test_every_item_is_in_every_workbook_verbatim(built_all, schedule):
                 assert value(section.sheet, f"{cols.text}{row}") == item.text, (path.name, section.sheet, row)
                 if seed is not None:
                     assert squash(value(section.sheet, f"{cols.text}{row}")) in seed, (path.name, item.ref)
-            # nothing after the last item, but the overall sheet's block of step judgments
-            assert value(section.sheet, f"{cols.ref}{layout.item_row(len(section.items))}") is None
+            # straight after the last item, the judgment under its own heading
+            after = layout.item_row(len(section.items))
+            assert after == layout.judgment_header_row(section)
+            assert value(section.sheet, f"{cols.ref}{after}") == "Ref"
+            assert value(section.sheet, f"{cols.ref}{after + 1}") == section.judgment_ref
 
 
 def test_sheets_are_in_order_with_hidden_metadata(built, schedule):
@@ -114,28 +117,42 @@ def test_sheets_are_in_order_with_hidden_metadata(built, schedule):
     assert re.fullmatch(r"[0-9a-f]{64}", meta["content_fingerprint"])
 
 
-def test_overall_sheet_pulls_in_every_step_judgment(built, schedule):
-    for mode in (Mode.YESNO, Mode.NARRATIVE):
+def test_overall_sheet_pulls_in_every_step_judgment_below_its_own(built, schedule):
+    for mode in (Mode.YESNO, Mode.SCALE, Mode.NARRATIVE):
         ws = load_workbook(built[mode])["Overall"]
         cols = layout.columns(mode)
         start = layout.steps_block_start(schedule.overall)
+        # the block's heading sits straight below the overall judgment it is read against
+        assert start - 1 == layout.judgment_row(schedule.overall) + 1
+        assert ws[f"A{start - 1}"].value == "Ref"
         for offset, section in enumerate([*schedule.steps, schedule.leadership]):
             row = start + offset
             assert ws[f"A{row}"].value == section.judgment_ref
+            assert ws[f"B{row}"].value == section.label
             for col in (cols.score, cols.policy, cols.evidence):
                 if col:
-                    source = f"'{section.sheet}'!{col}{layout.JUDGMENT_ROW}"
-                    assert ws[f"{col}{row}"].value == f'=IF({source}="","",{source})'
+                    source = f"'{section.sheet}'!{col}{layout.judgment_row(section)}"
+                    formula = ws[f"{col}{row}"].value
+                    assert formula.startswith("=") and source in formula, (mode, row, col)
+                    if col in (cols.score, cols.policy):
+                        assert ws[f"{col}{row}"].alignment.horizontal == "center"
+            assert {ws[f"{c}{row}"].alignment.vertical for c in cols.all} == {"top"}, row
+        if mode is Mode.SCALE:  # the scale's words, from the schedule's labels
+            formula = ws[f"{cols.score}{start}"].value
+            for option, label in schedule.modes[mode].labels.items():
+                assert f'"{option} – {label}"' in formula
 
 
 def test_every_section_has_a_judgment_row(built, schedule):
     ws_by = load_workbook(built[Mode.SCALE])
     for section in schedule.sections:
         ws = ws_by[section.sheet]
-        assert ws[f"A{layout.JUDGMENT_ROW}"].value == f"{section.ref}.J"
+        assert ws[f"A{layout.judgment_row(section)}"].value == f"{section.ref}.J"
         assert ws[f"B{layout.INDICATOR_ROW}"].value == section.indicator
-        headers = [c.value for c in ws[layout.JUDGMENT_HEADER_ROW]]
+        headers = [c.value for c in ws[layout.judgment_header_row(section)]]
         assert headers == ["Ref", "Judgment on the indicator", "Score", "Policy fit", "Summary evidence"]
+        assert [c.value for c in ws[layout.HEADER_ROW]] == [
+            "Ref", "What we might expect to see", "Score", "Note", "Evidence"]
 
 
 # --- modes and validations -----------------------------------------------------------------
@@ -168,7 +185,7 @@ def test_scored_modes_have_stop_dropdowns_on_every_score_and_policy_cell(built, 
 
 def test_scale_prompt_explains_every_point_of_the_scale(built, schedule):
     ws = load_workbook(built[Mode.SCALE])["1 Initial contact"]
-    dv = validations_by_cell(ws)["C9"][0]
+    dv = validations_by_cell(ws)[f"C{layout.item_row(0)}"][0]
     for value, label in schedule.modes[Mode.SCALE].labels.items():
         assert f"{value} {label}" in dv.prompt
     assert "N/A" in dv.prompt
@@ -179,8 +196,8 @@ def test_narrative_mode_has_no_score_or_policy_cells(built, schedule):
     for section in schedule.sections:
         ws = wb[section.sheet]
         assert validations_by_cell(ws) == {}
-        assert ws.max_column == 3
-        assert [c.value for c in ws[layout.ITEM_HEADER_ROW]] == ["Ref", "What we might expect to see", "Evidence"]
+        assert ws.max_column == 4
+        assert [c.value for c in ws[layout.HEADER_ROW]] == ["Ref", "What we might expect to see", "Note", "Evidence"]
         assert {c.kind for c in layout.section_inputs(section, Mode.NARRATIVE)} == {"evidence"}
 
 
@@ -309,7 +326,11 @@ def test_printing_is_set_up(built):
         assert ws.sheet_properties.pageSetUpPr.fitToPage
         assert ws.oddFooter.left.text == "Kent"
         assert "OFFICIAL-SENSITIVE" in ws.oddHeader.center.text
-    assert wb["2 Assessment and help"].print_title_rows == "$8:$8"
+    # the title row (with the return's identity) and the column headings print on every page
+    assert wb[COVER_SHEET].print_title_rows == f"$1:${layout.COVER_ID_ROW}"
+    for ws in wb.worksheets[1:-1]:
+        assert ws.print_title_rows == f"${layout.TITLE_ROW}:${layout.HEADER_ROW}", ws.title
+        assert ws.freeze_panes == f"A{layout.HEADER_ROW + 1}", ws.title
 
 
 # --- determinism ---------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from .styles import (
     INPUT_FILL,
     ITALIC,
     LEFT,
+    UNDERLINE,
     LINE_HEIGHT,
     NOTE_FONT,
     ROW_PADDING,
@@ -313,13 +314,15 @@ def _to_do(section: Section, mode: Mode, sheet: str = "") -> str:
     return f'{answered}&IF({long}>0,"; "&{long}&" evidence too long to print whole (see the red notes)","")'
 
 
-def _long_note(evidence: str) -> str:
-    """Said beside evidence too long to show whole in its cell: how long it is, and where it reads in full."""
-    return (
-        f'IF(LEN({evidence})>{layout.LONG_EVIDENCE},"Too long to print whole: "&TEXT(LEN({evidence}),"#,##0")'
-        f'&" characters; only the start shows. The full text is in cell {evidence}: select it and read it in '
-        'the formula bar.","")'
+def _long_note(evidence: str, before: str = "") -> str:
+    """Said beside evidence too long to show whole in its cell: how long it is, and where it reads in full.
+    `before` (an expression) goes in front of the note, when there is one."""
+    note = (
+        f'"Too long to print whole: "&TEXT(LEN({evidence}),"#,##0")&" characters; only the start shows. '
+        f'The full text is in cell {evidence}: select it and read it in the formula bar."'
     )
+    return f'IF(LEN({evidence})>{layout.LONG_EVIDENCE},{before + "&" if before else ""}{note},"")'
+
 
 
 def _score_words(source: str, schedule: Schedule, mode: Mode) -> str:
@@ -502,6 +505,8 @@ def _section_heading(ws: Worksheet, schedule: Schedule, section: Section, mode: 
     ws.merge_cells(f"A{row}:{cols.text}{row}")
     identity = _identity(f'"  ·  This sheet: "&{_to_do(section, mode)}')
     _text(ws, f"{cols.after_text}{row}", identity, ID_FONT)
+    for col in cols.all:  # a rule under the title row, which prints at the top of every page
+        ws[f"{col}{row}"].border = UNDERLINE
     ws.merge_cells(f"{cols.after_text}{row}:{cols.last}{row}")
     ws.row_dimensions[row].height = 2 * LINE_HEIGHT + ROW_PADDING
     guidance = section.guidance or (
@@ -560,8 +565,8 @@ def _judgment_rows(ws: Worksheet, section: Section, mode: Mode) -> None:
     ask = "Overall judgment" if cols.score else "Summary"
     question = f"{ask} for this {what}: how well does the force meet the indicator above?"
     _text(ws, f"{cols.ref}{row}", section.judgment_ref, BOLD).fill = BAND_FILL
-    note = _long_note(f"{cols.evidence}{row}")
-    _text(ws, f"{cols.text}{row}", f"={_string(question)}&IF({note}=\"\",\"\",CHAR(10)&{note})", BOLD).fill = BAND_FILL
+    note = _long_note(f"{cols.evidence}{row}", before="CHAR(10)")
+    _text(ws, f"{cols.text}{row}", f"={_string(question)}&{note}", BOLD).fill = BAND_FILL
     if not cols.score:
         ws[f"{cols.note}{row}"].fill = BAND_FILL
     _grow(ws, row, row_height(START_LINES))
@@ -628,7 +633,10 @@ def _steps_block_row(ws: Worksheet, schedule: Schedule, mode: Mode, r: int, sect
     more = _string(f"… (continues on the sheet {section.sheet})")
     _text(ws, f"{cols.evidence}{r}", f'=IF(LEN({ev})>{EXCERPT},LEFT({ev},{EXCERPT})&{more},{ev}&"")')
     for col in cols.all:
-        ws[f"{col}{r}"].border = BOX
+        cell = ws[f"{col}{r}"]
+        cell.border = BOX
+        if cell.alignment.vertical is None:
+            cell.alignment = WRAP
     _grow(ws, r, row_height(wrapped_lines("x" * EXCERPT, EVIDENCE_WIDTH)))
 
 

@@ -43,6 +43,7 @@ BAND_FILL = PatternFill("solid", fgColor=PALE_BLUE)  # a judgment row; a band ov
 UNUSED_FILL = PatternFill("solid", fgColor=PALE_GREY)
 THIN = Side(style="thin", color=LINE_GREY)
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+UNDERLINE = Border(bottom=Side(style="medium", color=NAVY))
 WRAP = Alignment(wrap_text=True, vertical="top")
 CENTRE = Alignment(wrap_text=True, vertical="top", horizontal="center")
 HEADER_ALIGN = Alignment(wrap_text=True, vertical="bottom")
