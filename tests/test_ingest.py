@@ -93,8 +93,8 @@ def test_a_value_that_is_not_an_option_rejects_the_return(tmp_path, schedule, mo
 
 
 def test_invalid_policy_fit(tmp_path, schedule):
-    path = make_return(tmp_path, schedule, "policy", values={("5 Trusted adult", judgment_cell(schedule, "5 Trusted adult", "D")): "Mostly"})
     where = judgment_cell(schedule, "5 Trusted adult", "D")
+    path = make_return(tmp_path, schedule, "policy", values={("5 Trusted adult", where): "Mostly"})
     assert ["5 Trusted adult", where, "invalid-policy-fit"] in codes(ingest([path], schedule))
 
 
