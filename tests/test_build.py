@@ -451,3 +451,77 @@ def test_many_forces_build_on_all_cores_with_the_same_bytes(built_all, tmp_path,
     assert len(names) == len(forces)
     for name in names:
         assert (parallel_out / name).read_bytes() == (serial_out / name).read_bytes(), name
+
+
+# --- what an inspector sees --------------------------------------------------------------------
+
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def test_every_font_names_its_face_and_size(built):
+    """A font without a name is drawn in whatever the reader substitutes (a wide serif clips 'Indicator')."""
+    from lxml import etree
+
+    for mode in Mode:
+        with zipfile.ZipFile(built[mode]) as zf:
+            styles = etree.fromstring(zf.read("xl/styles.xml"))
+            sheets = [zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/worksheets/sheet")]
+        fonts = styles.findall(f"{MAIN}fonts/{MAIN}font") + styles.findall(f"{MAIN}dxfs/{MAIN}dxf/{MAIN}font")
+        assert len(fonts) >= 5
+        for font in fonts:
+            assert font.find(f"{MAIN}name") is not None and font.find(f"{MAIN}sz") is not None, etree.tostring(font)
+        for xml in sheets:  # header and footer text names its font too
+            for part in re.findall(r"<(?:oddHeader|oddFooter)>(.*?)</", xml):
+                assert all(section.startswith('&amp;"Calibri,Regular"&amp;9') for section in
+                           re.split(r"&amp;[LCR]", part) if section), part
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_input_rows_grow_with_their_text_and_start_roomy(built, schedule, mode):
+    """No custom height on a row with an input: Excel then refits it as the inspector types."""
+    rows_with_inputs: dict[str, set[int]] = {}
+    for cell in layout.input_cells(schedule, mode):
+        if cell.sheet != COVER_SHEET:
+            rows_with_inputs.setdefault(cell.sheet, set()).add(int(coordinate_from_string(cell.cell)[1]))
+    wb = load_workbook(built[mode])
+    with zipfile.ZipFile(built[mode]) as zf:
+        for index, name in enumerate(wb.sheetnames, start=1):
+            if name not in rows_with_inputs:
+                continue
+            xml = zf.read(f"xl/worksheets/sheet{index}.xml").decode()
+            rows = {int(m.group(1)): m.group(0) for m in re.finditer(r'<row r="(\d+)"[^>]*>', xml)}
+            for r in rows_with_inputs[name]:
+                assert "customHeight" not in rows[r], (name, r)
+                assert float(re.search(r'ht="([\d.]+)"', rows[r]).group(1)) >= 30, (name, r)
+
+
+def test_cover_speaks_of_the_workbook_and_says_what_is_left(built, schedule):
+    ws = load_workbook(built[Mode.YESNO])[COVER_SHEET]
+    texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not any(re.search(r"\bcolumn [123]\b", t, re.I) for t in texts), "the paper schedule's columns"
+    how_to = " ".join(texts)
+    assert "policy fit" in how_to
+    # a row per section sheet: its name, and a formula counting what is still to give there
+    for offset, section in enumerate(schedule.sections, start=1):
+        row = layout.COVER_PROGRESS_ROW + offset
+        assert ws[f"A{row}"].value == section.sheet
+        formula = ws[f"B{row}"].value
+        assert formula.startswith("=") and f"COUNTA({layout.quote_sheet(section.sheet)}!" in formula
+    # the return's identity under the title, in the rows printed on every page
+    assert "'Cover'!$B$9" in ws[f"A{layout.COVER_ID_ROW}"].value and "$B$10" in ws[f"A{layout.COVER_ID_ROW}"].value
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_every_section_sheet_shows_its_return_and_labels_every_column(built, schedule, mode):
+    wb = load_workbook(built[mode])
+    cols = layout.columns(mode)
+    for section in schedule.sections:
+        ws = wb[section.sheet]
+        identity = ws[f"{cols.after_text}{layout.TITLE_ROW}"].value
+        assert identity.startswith("=") and "'Cover'!$B$9" in identity and "'Cover'!$B$10" in identity
+        assert ws.print_title_rows == f"${layout.TITLE_ROW}:${layout.HEADER_ROW}"
+        assert all(ws[f"{col}{layout.HEADER_ROW}"].value for col in cols.all), section.sheet
+        # inputs look different once filled: a conditional format over every input cell
+        formatted = {cell for rng in ws.conditional_formatting for r in rng.sqref.ranges for cell in
+                     (f"{get_column_letter(c)}{row}" for row, c in r.cells)}
+        assert {c.cell for c in layout.section_inputs(section, mode)} <= formatted
