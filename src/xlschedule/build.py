@@ -58,12 +58,12 @@ TITLE_MAX = 32
 PROMPT_MAX = 255
 ERROR_MAX = 225
 
-#: Judgment and item rows start at least this many lines tall (Excel; LibreOffice fits them to their
-#: text on opening), and grow as evidence is typed.
-START_LINES = 3
+#: Judgment and item rows start at least this many lines tall, or as tall as their text, and grow as
+#: evidence is typed: room to start writing, and a blank return that prints compactly.
+START_LINES = 2
 #: Column widths of a section sheet. The evidence column is wide enough for 2,000 characters of
 #: evidence to fit in well under Excel's 409-point row limit.
-REF_WIDTH, TEXT_WIDTH, SCORE_WIDTH, NOTE_WIDTH, EVIDENCE_WIDTH = 10, 46, 13, 14, 105
+REF_WIDTH, TEXT_WIDTH, SCORE_WIDTH, NOTE_WIDTH, EVIDENCE_WIDTH = 10, 54, 12, 12, 105
 #: Bold text is wider: a column holds this share of the characters it holds in regular text.
 BOLD_SHRINK = 0.9
 COVER_WIDTHS = (24, 100)
@@ -569,7 +569,7 @@ def _judgment_rows(ws: Worksheet, section: Section, mode: Mode) -> None:
     _text(ws, f"{cols.text}{row}", f"={_string(question)}&{note}", BOLD).fill = BAND_FILL
     if not cols.score:
         ws[f"{cols.note}{row}"].fill = BAND_FILL
-    _grow(ws, row, row_height(START_LINES))
+    _grow(ws, row, row_height(max(START_LINES, wrapped_lines(question, TEXT_WIDTH * BOLD_SHRINK))))
 
 
 def _section_inputs(ws: Worksheet, schedule: Schedule, section: Section, mode: Mode) -> None:
@@ -637,7 +637,7 @@ def _steps_block_row(ws: Worksheet, schedule: Schedule, mode: Mode, r: int, sect
         cell.border = BOX
         if cell.alignment.vertical is None:
             cell.alignment = WRAP
-    _grow(ws, r, row_height(wrapped_lines("x" * EXCERPT, EVIDENCE_WIDTH)))
+    _grow(ws, r, row_height(START_LINES))
 
 
 # --- metadata and the whole workbook ---------------------------------------------------------
