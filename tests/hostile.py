@@ -146,6 +146,11 @@ def number_cell_holding_text(good: bytes, coord: str, text: bytes, sheet: str = 
             return data
         cell = rb'<c r="' + coord.encode() + rb'"( s="\d+")?( t="n")?(?: ?/>|>(?:<v ?/>|<v></v>)?</c>)'
         new, count = re.subn(cell, rb'<c r="' + coord.encode() + rb'"\1\2><v>' + text + rb"</v></c>", data)
+        if count == 0:  # no such cell written: typed at the end of its row, beyond the table
+            row = coord.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ").encode()
+            end = rb'(<row r="' + row + rb'"[^>]*>.*?)(</row>)'
+            new, count = re.subn(end, rb'\1<c r="' + coord.encode() + rb'" t="n"><v>' + text + rb"</v></c>\2",
+                                 data, count=1, flags=re.S)
         assert count == 1, f"no empty cell {coord} in {sheet}"
         return new
 

@@ -207,6 +207,22 @@ def fill(src: str | os.PathLike, dst: str | os.PathLike, spec: list[dict]) -> di
         os.unlink(spec_path)
 
 
+def fill_and_print(src: str | os.PathLike, dst: str | os.PathLike, pdf: str | os.PathLike, spec: list[dict]) -> dict:
+    """fill(), then open the saved workbook afresh and export it to PDF (every sheet, as printed).
+
+    Returns fill's result plus {"heights": {"Sheet!row": points}}: each filled cell's row as LibreOffice
+    sizes it on opening the saved file."""
+    with tempfile.NamedTemporaryFile(
+        "w", suffix=".json", prefix="lo_fill_", delete=False, encoding="utf-8"
+    ) as fh:
+        json.dump(spec, fh)
+        spec_path = fh.name
+    try:
+        return _run("fill_pdf", os.fspath(src), os.fspath(dst), os.fspath(pdf), spec_path)
+    finally:
+        os.unlink(spec_path)
+
+
 def unprotect(src: str | os.PathLike, dst: str | os.PathLike, password: str = "") -> dict:
     """Remove every sheet's protection and save as xlsx (content unchanged)."""
     args = ["unprotect", os.fspath(src), os.fspath(dst)]

@@ -6,6 +6,7 @@ script is run as a helper process::
 
     /usr/bin/python3 tests/lo_uno.py inspect FILE
     /usr/bin/python3 tests/lo_uno.py fill IN OUT SPEC.json
+    /usr/bin/python3 tests/lo_uno.py fill_pdf IN OUT_XLSX OUT_PDF SPEC.json
     /usr/bin/python3 tests/lo_uno.py unprotect IN OUT [PASSWORD]
 
 Each run starts its own ``soffice`` (fresh profile in a temp dir, a unique
@@ -555,6 +556,36 @@ def cmd_fill(office: Office, args: list[str]) -> dict:
     return {"written": written, "errors": errors}
 
 
+def _row_points(sheet, row: int) -> float:
+    """A row's height in points (UNO gives 1/100 mm)."""
+    return round(sheet.getRows().getByIndex(row).Height / 100 / 25.4 * 72, 1)
+
+
+def cmd_fill_pdf(office: Office, args: list[str]) -> dict:
+    """Fill like a user, save as xlsx, open the saved file afresh and export it to PDF, as an inspector
+    printing the return would. Reports the height LibreOffice gives each filled cell's row."""
+    if len(args) != 4:
+        raise DriverError("usage: fill_pdf IN OUT_XLSX OUT_PDF SPEC.json")
+    src, dst, pdf, spec_path = args
+    result = cmd_fill(office, [src, dst, spec_path])
+    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
+    doc = office.load(dst)
+    try:
+        sheets = doc.getSheets()
+        heights = {}
+        for entry in spec:
+            _col, row = parse_addr(entry["cell"])
+            heights[f"{entry['sheet']}!{row + 1}"] = _row_points(sheets.getByName(entry["sheet"]), row)
+        out_path = Path(pdf).resolve()
+        try:
+            doc.storeToURL(out_path.as_uri(), (_prop("FilterName", "calc_pdf_Export"), _prop("Overwrite", True)))
+        except Exception as exc:
+            raise DriverError(f"could not export {pdf}: {_uno_msg(exc)}") from None
+    finally:
+        _close(doc)
+    return {**result, "heights": heights}
+
+
 # ---------------------------------------------------------------------------
 # unprotect
 
@@ -609,7 +640,10 @@ def cmd_save_xls(office: Office, args: list[str]) -> dict:
 
 # ---------------------------------------------------------------------------
 
-COMMANDS = {"inspect": cmd_inspect, "fill": cmd_fill, "unprotect": cmd_unprotect, "save_xls": cmd_save_xls}
+COMMANDS = {
+    "inspect": cmd_inspect, "fill": cmd_fill, "fill_pdf": cmd_fill_pdf, "unprotect": cmd_unprotect,
+    "save_xls": cmd_save_xls,
+}
 
 
 def _on_sigterm(signum, frame):  # make `finally` clean up soffice

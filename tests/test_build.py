@@ -96,8 +96,11 @@ def test_every_item_is_in_every_workbook_verbatim(built_all, schedule):
                 assert value(section.sheet, f"{cols.text}{row}") == item.text, (path.name, section.sheet, row)
                 if seed is not None:
                     assert squash(value(section.sheet, f"{cols.text}{row}")) in seed, (path.name, item.ref)
-            # nothing after the last item, but the overall sheet's block of step judgments
-            assert value(section.sheet, f"{cols.ref}{layout.item_row(len(section.items))}") is None
+            # straight after the last item, the judgment under its own heading
+            after = layout.item_row(len(section.items))
+            assert after == layout.judgment_header_row(section)
+            assert value(section.sheet, f"{cols.ref}{after}") == "Ref"
+            assert value(section.sheet, f"{cols.ref}{after + 1}") == section.judgment_ref
 
 
 def test_sheets_are_in_order_with_hidden_metadata(built, schedule):
@@ -114,28 +117,42 @@ def test_sheets_are_in_order_with_hidden_metadata(built, schedule):
     assert re.fullmatch(r"[0-9a-f]{64}", meta["content_fingerprint"])
 
 
-def test_overall_sheet_pulls_in_every_step_judgment(built, schedule):
-    for mode in (Mode.YESNO, Mode.NARRATIVE):
+def test_overall_sheet_pulls_in_every_step_judgment_below_its_own(built, schedule):
+    for mode in (Mode.YESNO, Mode.SCALE, Mode.NARRATIVE):
         ws = load_workbook(built[mode])["Overall"]
         cols = layout.columns(mode)
         start = layout.steps_block_start(schedule.overall)
+        # the block's heading sits straight below the overall judgment it is read against
+        assert start - 1 == layout.judgment_row(schedule.overall) + 1
+        assert ws[f"A{start - 1}"].value == "Ref"
         for offset, section in enumerate([*schedule.steps, schedule.leadership]):
             row = start + offset
             assert ws[f"A{row}"].value == section.judgment_ref
+            assert ws[f"B{row}"].value == section.label
             for col in (cols.score, cols.policy, cols.evidence):
                 if col:
-                    source = f"'{section.sheet}'!{col}{layout.JUDGMENT_ROW}"
-                    assert ws[f"{col}{row}"].value == f'=IF({source}="","",{source})'
+                    source = f"'{section.sheet}'!{col}{layout.judgment_row(section)}"
+                    formula = ws[f"{col}{row}"].value
+                    assert formula.startswith("=") and source in formula, (mode, row, col)
+                    if col in (cols.score, cols.policy):
+                        assert ws[f"{col}{row}"].alignment.horizontal == "center"
+            assert {ws[f"{c}{row}"].alignment.vertical for c in cols.all} == {"top"}, row
+        if mode is Mode.SCALE:  # the scale's words, from the schedule's labels
+            formula = ws[f"{cols.score}{start}"].value
+            for option, label in schedule.modes[mode].labels.items():
+                assert f'"{option} – {label}"' in formula
 
 
 def test_every_section_has_a_judgment_row(built, schedule):
     ws_by = load_workbook(built[Mode.SCALE])
     for section in schedule.sections:
         ws = ws_by[section.sheet]
-        assert ws[f"A{layout.JUDGMENT_ROW}"].value == f"{section.ref}.J"
+        assert ws[f"A{layout.judgment_row(section)}"].value == f"{section.ref}.J"
         assert ws[f"B{layout.INDICATOR_ROW}"].value == section.indicator
-        headers = [c.value for c in ws[layout.JUDGMENT_HEADER_ROW]]
+        headers = [c.value for c in ws[layout.judgment_header_row(section)]]
         assert headers == ["Ref", "Judgment on the indicator", "Score", "Policy fit", "Summary evidence"]
+        assert [c.value for c in ws[layout.HEADER_ROW]] == [
+            "Ref", "What we might expect to see", "Score", "Note", "Evidence"]
 
 
 # --- modes and validations -----------------------------------------------------------------
@@ -168,7 +185,7 @@ def test_scored_modes_have_stop_dropdowns_on_every_score_and_policy_cell(built, 
 
 def test_scale_prompt_explains_every_point_of_the_scale(built, schedule):
     ws = load_workbook(built[Mode.SCALE])["1 Initial contact"]
-    dv = validations_by_cell(ws)["C9"][0]
+    dv = validations_by_cell(ws)[f"C{layout.item_row(0)}"][0]
     for value, label in schedule.modes[Mode.SCALE].labels.items():
         assert f"{value} {label}" in dv.prompt
     assert "N/A" in dv.prompt
@@ -179,8 +196,8 @@ def test_narrative_mode_has_no_score_or_policy_cells(built, schedule):
     for section in schedule.sections:
         ws = wb[section.sheet]
         assert validations_by_cell(ws) == {}
-        assert ws.max_column == 3
-        assert [c.value for c in ws[layout.ITEM_HEADER_ROW]] == ["Ref", "What we might expect to see", "Evidence"]
+        assert ws.max_column == 4
+        assert [c.value for c in ws[layout.HEADER_ROW]] == ["Ref", "What we might expect to see", "Note", "Evidence"]
         assert {c.kind for c in layout.section_inputs(section, Mode.NARRATIVE)} == {"evidence"}
 
 
@@ -309,7 +326,11 @@ def test_printing_is_set_up(built):
         assert ws.sheet_properties.pageSetUpPr.fitToPage
         assert ws.oddFooter.left.text == "Kent"
         assert "OFFICIAL-SENSITIVE" in ws.oddHeader.center.text
-    assert wb["2 Assessment and help"].print_title_rows == "$8:$8"
+    # the title row (with the return's identity) and the column headings print on every page
+    assert wb[COVER_SHEET].print_title_rows == f"$1:${layout.COVER_ID_ROW}"
+    for ws in wb.worksheets[1:-1]:
+        assert ws.print_title_rows == f"${layout.TITLE_ROW}:${layout.HEADER_ROW}", ws.title
+        assert ws.freeze_panes == f"A{layout.HEADER_ROW + 1}", ws.title
 
 
 # --- determinism ---------------------------------------------------------------------------
@@ -430,3 +451,77 @@ def test_many_forces_build_on_all_cores_with_the_same_bytes(built_all, tmp_path,
     assert len(names) == len(forces)
     for name in names:
         assert (parallel_out / name).read_bytes() == (serial_out / name).read_bytes(), name
+
+
+# --- what an inspector sees --------------------------------------------------------------------
+
+MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def test_every_font_names_its_face_and_size(built):
+    """A font without a name is drawn in whatever the reader substitutes (a wide serif clips 'Indicator')."""
+    from lxml import etree
+
+    for mode in Mode:
+        with zipfile.ZipFile(built[mode]) as zf:
+            styles = etree.fromstring(zf.read("xl/styles.xml"))
+            sheets = [zf.read(n).decode() for n in zf.namelist() if n.startswith("xl/worksheets/sheet")]
+        fonts = styles.findall(f"{MAIN}fonts/{MAIN}font") + styles.findall(f"{MAIN}dxfs/{MAIN}dxf/{MAIN}font")
+        assert len(fonts) >= 5
+        for font in fonts:
+            assert font.find(f"{MAIN}name") is not None and font.find(f"{MAIN}sz") is not None, etree.tostring(font)
+        for xml in sheets:  # header and footer text names its font too
+            for part in re.findall(r"<(?:oddHeader|oddFooter)>(.*?)</", xml):
+                assert all(section.startswith('&amp;"Calibri,Regular"&amp;9') for section in
+                           re.split(r"&amp;[LCR]", part) if section), part
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_input_rows_grow_with_their_text_and_start_roomy(built, schedule, mode):
+    """No custom height on a row with an input: Excel then refits it as the inspector types."""
+    rows_with_inputs: dict[str, set[int]] = {}
+    for cell in layout.input_cells(schedule, mode):
+        if cell.sheet != COVER_SHEET:
+            rows_with_inputs.setdefault(cell.sheet, set()).add(int(coordinate_from_string(cell.cell)[1]))
+    wb = load_workbook(built[mode])
+    with zipfile.ZipFile(built[mode]) as zf:
+        for index, name in enumerate(wb.sheetnames, start=1):
+            if name not in rows_with_inputs:
+                continue
+            xml = zf.read(f"xl/worksheets/sheet{index}.xml").decode()
+            rows = {int(m.group(1)): m.group(0) for m in re.finditer(r'<row r="(\d+)"[^>]*>', xml)}
+            for r in rows_with_inputs[name]:
+                assert "customHeight" not in rows[r], (name, r)
+                assert float(re.search(r'ht="([\d.]+)"', rows[r]).group(1)) >= 30, (name, r)
+
+
+def test_cover_speaks_of_the_workbook_and_says_what_is_left(built, schedule):
+    ws = load_workbook(built[Mode.YESNO])[COVER_SHEET]
+    texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not any(re.search(r"\bcolumn [123]\b", t, re.I) for t in texts), "the paper schedule's columns"
+    how_to = " ".join(texts)
+    assert "policy fit" in how_to
+    # a row per section sheet: its name, and a formula counting what is still to give there
+    for offset, section in enumerate(schedule.sections, start=1):
+        row = layout.COVER_PROGRESS_ROW + offset
+        assert ws[f"A{row}"].value == section.sheet
+        formula = ws[f"B{row}"].value
+        assert formula.startswith("=") and f"COUNTA({layout.quote_sheet(section.sheet)}!" in formula
+    # the return's identity under the title, in the rows printed on every page
+    assert "'Cover'!$B$9" in ws[f"A{layout.COVER_ID_ROW}"].value and "$B$10" in ws[f"A{layout.COVER_ID_ROW}"].value
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_every_section_sheet_shows_its_return_and_labels_every_column(built, schedule, mode):
+    wb = load_workbook(built[mode])
+    cols = layout.columns(mode)
+    for section in schedule.sections:
+        ws = wb[section.sheet]
+        identity = ws[f"{cols.after_text}{layout.TITLE_ROW}"].value
+        assert identity.startswith("=") and "'Cover'!$B$9" in identity and "'Cover'!$B$10" in identity
+        assert ws.print_title_rows == f"${layout.TITLE_ROW}:${layout.HEADER_ROW}"
+        assert all(ws[f"{col}{layout.HEADER_ROW}"].value for col in cols.all), section.sheet
+        # inputs look different once filled: a conditional format over every input cell
+        formatted = {cell for rng in ws.conditional_formatting for r in rng.sqref.ranges for cell in
+                     (f"{get_column_letter(c)}{row}" for row, c in r.cells)}
+        assert {c.cell for c in layout.section_inputs(section, mode)} <= formatted

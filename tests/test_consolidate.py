@@ -170,12 +170,14 @@ def test_response_values_types_and_cells(written_wb, schedule):
     assert kent_a["OA.J"]["Score"] == 4 and kent_a["OA.J"]["Policy fit"] == "No"
     assert kent_a["1.J"]["Score"] == "N/A"
     assert kent_a["1.3"]["Score"] is None
-    assert kent_a["1.1"]["Cell"] == "C9" and kent_a["OA.J"]["Cell"] == "C6"
+    assert kent_a["1.1"]["Cell"] == f"C{layout.item_row(0)}"
+    assert kent_a["OA.J"]["Cell"] == f"C{layout.judgment_row(schedule.overall)}"
     assert kent_a["1.1"]["Section"] == schedule.steps[0].label
     assert kent_a["1.1"]["Item"] == schedule.steps[0].items[0].text
     assert kent_a["1.J"]["Item"] == "Judgment: " + schedule.steps[0].indicator
     narrative = {r["Ref"]: r for r in rows if r["Source file"] == "in/kent-n.xlsx"}
-    assert narrative["1.1"]["Cell"] == "C9" and narrative["1.1"]["Score"] is None
+    assert narrative["1.1"]["Cell"] == f"{layout.columns(Mode.NARRATIVE).evidence}{layout.item_row(0)}"
+    assert narrative["1.1"]["Score"] is None
     essex = {r["Ref"]: r for r in rows if r["Source file"] == "in/essex-1.xlsx"}
     assert essex["OA.J"]["Score"] == "Yes"
 

@@ -209,8 +209,8 @@ def test_dimension_claiming_a_million_rows_is_harmless(tmp_path, good, good_rows
 @pytest.mark.parametrize("value", [b"soon", b"&lt;", b"1,5"])
 def test_a_number_cell_whose_value_is_not_a_number_is_refused(tmp_path, good, good_rows, value):
     """Readers disagree on such a cell (calamine drops it, openpyxl fails), and Excel calls the file corrupt:
-    it is refused, never read as empty (here: the grey, locked policy-fit cell beside item 1.1)."""
-    bad = hostile.write(tmp_path, "nan.xlsx", hostile.number_cell_holding_text(good.read_bytes(), "D9", value))
+    it is refused, never read as empty (here: a locked cell beside item 1.4, just right of the table)."""
+    bad = hostile.write(tmp_path, "nan.xlsx", hostile.number_cell_holding_text(good.read_bytes(), "F9", value))
     data, rows = ingest_beside_good(tmp_path, bad, good)
     assert codes_of(data, bad) == ["not-a-workbook"]
     assert rows == good_rows

@@ -46,6 +46,11 @@ def make_return(
     return path
 
 
+def judgment_cell(schedule, sheet: str, col: str) -> str:
+    """The cell in column `col` of a sheet's judgment row."""
+    return f"{col}{layout.judgment_row(next(s for s in schedule.sections if s.sheet == sheet))}"
+
+
 def codes(report) -> list[list]:
     return report.flatten(FIELDS)
 
@@ -62,7 +67,7 @@ def test_complete_return_is_accepted_without_findings(tmp_path, schedule):
 @pytest.mark.parametrize("typed, expected",
                          [("4", "4"), (4, "4"), (4.0, "4"), ("4.0", "4"), (" 5 ", "5"), ("n/a", "N/A")])
 def test_scale_scores_are_read_leniently_where_certain(tmp_path, schedule, typed, expected):
-    path = make_return(tmp_path, schedule, "lenient", mode=Mode.SCALE, values={("1 Initial contact", "C9"): typed})
+    path = make_return(tmp_path, schedule, "lenient", mode=Mode.SCALE, values={("1 Initial contact", "C6"): typed})
     report = ingest([path], schedule)
     assert report.ok, codes(report)
     score = next(r for r in report.returns[0].responses if r.ref == "1.1").score
@@ -70,7 +75,7 @@ def test_scale_scores_are_read_leniently_where_certain(tmp_path, schedule, typed
 
 
 def test_yes_with_a_trailing_space_is_yes(tmp_path, schedule):
-    path = make_return(tmp_path, schedule, "yes", values={("2 Assessment and help", "C9"): "yes "})
+    path = make_return(tmp_path, schedule, "yes", values={("2 Assessment and help", "C6"): "yes "})
     report = ingest([path], schedule)
     assert report.ok
     assert next(r for r in report.returns[0].responses if r.ref == "2.1").score == "Yes"
@@ -79,22 +84,23 @@ def test_yes_with_a_trailing_space_is_yes(tmp_path, schedule):
 @pytest.mark.parametrize("mode, typed", [(Mode.SCALE, 7), (Mode.SCALE, "Maybe"), (Mode.SCALE, 3.5), (Mode.SCALE, "3.5"),
                                          (Mode.YESNO, "Maybe"), (Mode.YESNO, 1), (Mode.YESNO, "=1+1")])
 def test_a_value_that_is_not_an_option_rejects_the_return(tmp_path, schedule, mode, typed):
-    path = make_return(tmp_path, schedule, "bad", mode=mode, values={("4 Decision making", "C10"): typed})
+    path = make_return(tmp_path, schedule, "bad", mode=mode, values={("4 Decision making", "C7"): typed})
     report = ingest([path], schedule)
     assert not report.ok
-    assert ["4 Decision making", "C10", "invalid-score"] in codes(report)
+    assert ["4 Decision making", "C7", "invalid-score"] in codes(report)
     message = next(f.message for f in report.findings if f.code == "invalid-score")
     assert ", ".join(schedule.options(mode)) in message
 
 
 def test_invalid_policy_fit(tmp_path, schedule):
-    path = make_return(tmp_path, schedule, "policy", values={("5 Trusted adult", "D6"): "Mostly"})
-    assert ["5 Trusted adult", "D6", "invalid-policy-fit"] in codes(ingest([path], schedule))
+    where = judgment_cell(schedule, "5 Trusted adult", "D")
+    path = make_return(tmp_path, schedule, "policy", values={("5 Trusted adult", where): "Mostly"})
+    assert ["5 Trusted adult", where, "invalid-policy-fit"] in codes(ingest([path], schedule))
 
 
 def test_long_text_in_a_score_cell_is_not_quoted(tmp_path, schedule):
     secret = "The child disclosed something very sensitive here"
-    path = make_return(tmp_path, schedule, "leak", values={("1 Initial contact", "C9"): secret})
+    path = make_return(tmp_path, schedule, "leak", values={("1 Initial contact", "C6"): secret})
     report = ingest([path], schedule)
     assert secret not in json.dumps(report.to_dict())
 
@@ -110,10 +116,10 @@ def test_locked_cell_changed(tmp_path, schedule):
 
 def test_text_typed_into_a_locked_empty_cell(tmp_path, schedule):
     def edit(wb):
-        wb["8 Recording"]["D12"].value = "note"
+        wb["8 Recording"]["F12"].value = "note"
 
     assert codes(ingest([make_return(tmp_path, schedule, "typed", edit=edit)], schedule)) == [
-        ["8 Recording", "D12", "locked-cell-changed"]
+        ["8 Recording", "F12", "locked-cell-changed"]
     ]
 
 
@@ -206,25 +212,25 @@ def test_unprotected_sheet_with_unchanged_content_is_accepted_with_a_warning(tmp
 def test_soft_checks(tmp_path, schedule):
     na = schedule.schedule.not_applicable
     values = {
-        ("1 Initial contact", "C9"): None,  # unanswered
-        ("1 Initial contact", "C10"): "No",  # low score ...
-        ("1 Initial contact", "E10"): None,  # ... with no evidence
-        ("9 Police detention", "C6"): na,  # step N/A ...
-        ("9 Police detention", "C9"): "Yes",  # ... but an item scored
-        ("Leadership", "E9"): "=SUM(1,2)",  # a formula typed as evidence
+        ("1 Initial contact", "C6"): None,  # unanswered
+        ("1 Initial contact", "C7"): "No",  # low score ...
+        ("1 Initial contact", "E7"): None,  # ... with no evidence
+        ("9 Police detention", judgment_cell(schedule, "9 Police detention", "C")): na,  # step N/A ...
+        ("9 Police detention", "C6"): "Yes",  # ... but an item scored
+        ("Leadership", "E6"): "=SUM(1,2)",  # a formula typed as evidence
         (COVER_SHEET, layout.cover_cell("return_ref")): None,
     }
-    for row in range(10, 16):
-        values[("9 Police detention", f"C{row}")] = na
+    for i in range(1, 7):
+        values[("9 Police detention", f"C{layout.item_row(i)}")] = na
     path = make_return(tmp_path, schedule, "soft", values=values)
     report = ingest([path], schedule)
     assert report.ok  # warnings only
     assert sorted(codes(report)) == sorted([
         [COVER_SHEET, "B9", "missing-return-reference"],
-        ["1 Initial contact", "C9", "unanswered"],
-        ["1 Initial contact", "C10", "low-score-no-evidence"],
-        ["9 Police detention", "C6", "na-step-with-scores"],
-        ["Leadership", "E9", "formula-in-evidence"],
+        ["1 Initial contact", "C6", "unanswered"],
+        ["1 Initial contact", "C7", "low-score-no-evidence"],
+        ["9 Police detention", judgment_cell(schedule, "9 Police detention", "C"), "na-step-with-scores"],
+        ["Leadership", "E6", "formula-in-evidence"],
     ])
     evidence = next(r for r in report.returns[0].responses if r.ref == "LMG.1").evidence
     assert evidence == "=SUM(1,2)"
@@ -261,7 +267,7 @@ def test_ingest_exit_status_and_report(tmp_path, schedule):
     returns = tmp_path / "returns"
     returns.mkdir()
     make_return(returns, schedule, "good")
-    make_return(returns, schedule, "bad", values={("1 Initial contact", "C9"): "Perhaps"})
+    make_return(returns, schedule, "bad", values={("1 Initial contact", "C6"): "Perhaps"})
     out = tmp_path / "consolidated.xlsx"
     result = run_cli("ingest", str(returns), "--out", str(out), "--report", str(tmp_path / "r.json"),
                      "--schedule", str(SCHEDULE_TOML))
@@ -277,8 +283,8 @@ def test_ingest_exit_status_and_report(tmp_path, schedule):
 
 def test_evidence_is_never_printed(tmp_path, schedule):
     secret = "Child X disclosed abuse at school"
-    values = {("1 Initial contact", "E9"): secret, ("Leadership", "E9"): "=HYPERLINK(\"x\")",
-              ("1 Initial contact", "C10"): secret}
+    values = {("1 Initial contact", "E6"): secret, ("Leadership", "E6"): "=HYPERLINK(\"x\")",
+              ("1 Initial contact", "C7"): secret}
     path = make_return(tmp_path, schedule, "secret", values=values)
     result = run_cli("ingest", str(path), "--out", str(tmp_path / "c.xlsx"), "--report", str(tmp_path / "r.json"))
     assert secret not in result.output
@@ -327,7 +333,7 @@ def test_text_that_looks_like_a_formula_arrives_as_text(tmp_path, schedule):
 def test_several_returns_per_force_aggregate(tmp_path, schedule):
     """Two Essex returns judged 4 and 2 on step 1 average 3; an N/A third does not pull it to 2."""
     def judged(score):
-        return {("1 Initial contact", f"C{layout.JUDGMENT_ROW}"): score}
+        return {("1 Initial contact", judgment_cell(schedule, "1 Initial contact", "C")): score}
 
     paths = [
         make_return(tmp_path, schedule, "e1", force="Essex", mode=Mode.SCALE, seed=1, values=judged(4)),
@@ -393,7 +399,7 @@ def test_many_returns_checked_on_all_cores_match_checking_in_one_process(tmp_pat
     forces = ["Kent", "Essex", "Cumbria", "Dyfed-Powys", "City of London"]
     made = [
         make_return(tmp_path, schedule, f"r{i:02d}", force=force, seed=i,
-                    values={("1 Initial contact", "C9"): "Maybe"} if force == "Cumbria" else None)
+                    values={("1 Initial contact", "C6"): "Maybe"} if force == "Cumbria" else None)
         for i, force in enumerate(forces)
     ]
     good = [path for path, force in zip(made, forces) if force != "Cumbria"]
@@ -408,7 +414,7 @@ def test_many_returns_checked_on_all_cores_match_checking_in_one_process(tmp_pat
     serial = ingest([tmp_path], schedule, workers=1)
     assert CountingPool.started == pools, "checking in one process started worker processes"
     assert [r.model_dump() for r in pooled.returns] == [r.model_dump() for r in serial.returns]
-    assert len(pooled.accepted) == many - 1 and codes(pooled) == [["1 Initial contact", "C9", "invalid-score"]]
+    assert len(pooled.accepted) == many - 1 and codes(pooled) == [["1 Initial contact", "C6", "invalid-score"]]
     assert {r.force for r in pooled.returns} == set(forces)
 
     class NoProcesses:

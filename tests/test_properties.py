@@ -511,20 +511,22 @@ def _quoted(name: str) -> str:
 def changed_formula(draw, formula: str) -> object:
     """The formula changed so that it computes something else, or replaced by a value, or cleared."""
     tokens = [t for t in Tokenizer(formula).items]
-    kind = draw(st.sampled_from(["value", "clear", "reference", "sheet", "function", "literal", "operator"]))
-    if kind == "value":
-        return draw(st.one_of(st.tuples(visible_char.filter(lambda c: c != "="), typeable).map("".join),
-                              st.integers(-10**9, 10**9), st.floats(allow_nan=False, allow_infinity=False)))
-    if kind == "clear":
-        return None
     eligible = {
         "reference": lambda t: t.subtype == Token.RANGE,
         "sheet": lambda t: t.subtype == Token.RANGE and "!" in t.value,
         "function": lambda t: t.type == Token.FUNC and t.subtype == Token.OPEN,
         "literal": lambda t: t.subtype in (Token.TEXT, Token.NUMBER),
         "operator": lambda t: t.type == Token.OP_IN,
-    }[kind]
-    index = draw(st.sampled_from([i for i, t in enumerate(tokens) if eligible(t)]))
+    }
+    # only the changes this formula offers: one that refers to no other sheet cannot change sheet
+    kinds = ["value", "clear", *(k for k, fits in eligible.items() if any(fits(t) for t in tokens))]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "value":
+        return draw(st.one_of(st.tuples(visible_char.filter(lambda c: c != "="), typeable).map("".join),
+                              st.integers(-10**9, 10**9), st.floats(allow_nan=False, allow_infinity=False)))
+    if kind == "clear":
+        return None
+    index = draw(st.sampled_from([i for i, t in enumerate(tokens) if eligible[kind](t)]))
     tok = tokens[index]
     values = [t.value for t in tokens]
     if kind == "reference":
@@ -918,7 +920,8 @@ def test_the_unmutated_return_is_accepted():
     """The baseline the properties mutate from: without this, they could pass vacuously."""
     assert check_return(GOOD, SCHEDULE, TEMPLATES).status is ReturnStatus.ACCEPTED
     assert locked_content_intact(GOOD)
-    assert len(LOCKED) > 300 and len(EMPTY_LOCKED) > 50
+    # few locked cells are left empty: every cell of a sheet's table holds a text, an input or a formula
+    assert len(LOCKED) > 300 and len(EMPTY_LOCKED) > 5
     assert len(LOCKED_SPANS) > 300 and len(FORMULA_SPANS) > 20 and len(INPUT_SPANS) > 200
     assert {"t", "f", "cached", "empty"} <= {s.kind for s in SPANS}
     with zipfile.ZipFile(io.BytesIO(GOOD_BYTES)) as zf:

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
 SAMPLE_FILES = sorted(SAMPLES.glob("*.xlsx"))
 MODES = ("yesno", "scale", "narrative")
-STEP_SHEET = "xl/worksheets/sheet3.xml"  # "1 Initial contact" in a blank: validations on C6, C9:C18, D6
+STEP_SHEET = "xl/worksheets/sheet3.xml"  # "1 Initial contact" in a blank: validations on C6:C15, C17, D17
 WORKBOOK = "xl/workbook.xml"
 
 
@@ -210,8 +210,9 @@ BROKEN = {  # id: (source, part, edit, the part named in the finding, text the f
                           "2 sheets have tabSelected=1 (Cover, 1 Initial contact)"),
     "selected-not-active": ("blank", WORKBOOK, replace('activeTab="0"', 'activeTab="1"'), WORKBOOK,
                             "the selected tab is 'Cover' but activeTab=1"),
-    "validation-overlap": ("blank", STEP_SHEET, replace('sqref="D6"', 'sqref="C6:D6"'), STEP_SHEET,
-                           "C6:D6 overlaps C6"),
+    "validation-overlap": ("blank", STEP_SHEET,
+                           replace('<dataValidation sqref="D17"', '<dataValidation sqref="C17:D17"'), STEP_SHEET,
+                           "C17:D17 overlaps C17"),
     "list-256": ("blank", STEP_SHEET, replace('"Yes,No,N/A"', literal_list(256)), STEP_SHEET,
                  "literal list is 256 characters; Excel allows 255"),
     "prompt-title-33": ("blank", STEP_SHEET, replace('promptTitle="Score: Yes / No"', f'promptTitle="{"T" * 33}"'),

@@ -11,8 +11,11 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
+from openpyxl.formatting.rule import Rule
+from openpyxl.styles import Alignment, Font
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.dimensions import RowDimension
 from openpyxl.worksheet.protection import SheetProtection
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -23,15 +26,26 @@ from .packager import stamp, workbook_bytes, write_atomic
 from .protection import PasswordHash, hash_password
 from .styles import (
     BAND_FILL,
+    BODY,
     BOLD,
     BOX,
+    CENTRE,
+    FILLED,
     HEADER_FILL,
     HEADER_FONT,
+    HEADER_FOOTER_FONT,
+    HEADER_FOOTER_SIZE,
+    ID_FONT,
     INPUT_FILL,
     ITALIC,
+    LEFT,
+    LINE_HEIGHT,
+    NOTE_FONT,
+    ROW_PADDING,
     TITLE_FONT,
+    TOO_LONG,
+    UNDERLINE,
     UNLOCKED,
-    UNUSED_FILL,
     WRAP,
     row_height,
     text_height,
@@ -44,13 +58,17 @@ TITLE_MAX = 32
 PROMPT_MAX = 255
 ERROR_MAX = 225
 
-#: Judgment and item rows start this tall, so there is room to write evidence.
-EVIDENCE_ROW_HEIGHT = 75.0
-STEP_BLOCK_ROW_HEIGHT = 45.0
-#: Column widths of a section sheet.
-REF_WIDTH, TEXT_WIDTH, SCORE_WIDTH = 9, 60, 14
-EVIDENCE_WIDTH = {True: 80, False: 90}  # scored, narrative
+#: Judgment and item rows start at least this many lines tall, or as tall as their text, and grow as
+#: evidence is typed: room to start writing, and a blank return that prints compactly.
+START_LINES = 2
+#: Column widths of a section sheet. The evidence column is wide enough for 2,000 characters of
+#: evidence to fit in well under Excel's 409-point row limit.
+REF_WIDTH, TEXT_WIDTH, SCORE_WIDTH, NOTE_WIDTH, EVIDENCE_WIDTH = 10, 54, 12, 12, 105
+#: Bold text is wider: a column holds this share of the characters it holds in regular text.
+BOLD_SHRINK = 0.9
 COVER_WIDTHS = (24, 100)
+#: The Overall sheet shows this much of each step judgment's summary evidence.
+EXCERPT = 250
 #: Below this many workbooks, starting worker processes costs more than it saves.
 POOL_THRESHOLD = 8
 
@@ -168,19 +186,57 @@ def cover_validations() -> dict[str, DataValidation]:
 # --- cell styling ----------------------------------------------------------------------------
 
 
+class _GrowingRow(RowDimension):
+    """A row with a starting height but no custom height, so it grows with its text: Excel refits it
+    when the inspector types into it, LibreOffice fits it on opening. (openpyxl marks every row with a
+    height as custom, which freezes it at that height.)"""
+
+    @property
+    def customHeight(self) -> bool:
+        return False
+
+
+def _grow(ws: Worksheet, row: int, height: float) -> None:
+    ws.row_dimensions[row] = _GrowingRow(ws, index=row, ht=height)
+
+
+def keep_rows_growing(wb: Workbook) -> None:
+    """Reading a workbook back, openpyxl marks every row with a height as custom. Before saving a built
+    workbook it has read back, this makes the section sheets' growing rows (the column headings, the
+    items, the judgments) grow again."""
+    for ws in wb.worksheets:
+        if ws.title in (COVER_SHEET, META_SHEET):
+            continue
+        for row, dim in list(ws.row_dimensions.items()):
+            if dim.ht is not None and (row == layout.HEADER_ROW or row >= layout.FIRST_ITEM_ROW):
+                _grow(ws, row, dim.ht)
+
+
 def _input(cell: Cell) -> None:
     cell.fill = INPUT_FILL
     cell.border = BOX
     cell.alignment = WRAP
+    cell.font = BODY
     cell.protection = UNLOCKED
 
 
 def _header(ws: Worksheet, row: int, labels: list[str | None]) -> None:
+    """A row of column headings, as tall as its longest heading needs."""
+    lines = 1
     for i, label in enumerate(labels, start=1):
         cell = ws.cell(row=row, column=i, value=label)
         cell.font = HEADER_FONT
         cell.fill = HEADER_FILL
         cell.alignment = WRAP
+        width = ws.column_dimensions[cell.column_letter].width
+        lines = max(lines, wrapped_lines(label or "", width * BOLD_SHRINK))
+    _grow(ws, row, row_height(lines))
+
+
+def _text(ws: Worksheet, coord: str, value: object, font: Font = BODY, alignment: Alignment = WRAP) -> Cell:
+    cell = ws[coord]
+    cell.value, cell.font, cell.alignment = value, font, alignment
+    return cell
 
 
 def _protect(ws: Worksheet, pw: PasswordHash | None) -> None:
@@ -198,18 +254,84 @@ def _protect(ws: Worksheet, pw: PasswordHash | None) -> None:
         ws.protection.spinCount = pw.spin_count
 
 
-def _print_setup(ws: Worksheet, schedule: Schedule, title_rows: str | None) -> None:
+def _print_setup(ws: Worksheet, schedule: Schedule, title_rows: str) -> None:
+    """Landscape A4, fit to the page's width; the title rows (the return's identity and the column
+    headings) on every page; the marking in the header and footer, the page in the footer."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    if title_rows:
-        ws.print_title_rows = title_rows
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.75
+    ws.page_margins.header = ws.page_margins.footer = 0.3
+    ws.print_title_rows = title_rows
     marking = schedule.schedule.protective_marking.replace("&", "&&")
     ws.oddHeader.center.text = marking
     ws.oddFooter.center.text = marking
     ws.oddFooter.right.text = "Page &P of &N"
+    for part in (ws.oddHeader.center, ws.oddFooter.left, ws.oddFooter.center, ws.oddFooter.right):
+        part.font, part.size = HEADER_FOOTER_FONT, HEADER_FOOTER_SIZE
+
+
+# --- formulas the inspector reads ------------------------------------------------------------
+
+
+def _string(text: str) -> str:
+    """Text as a formula's string literal."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _cover_ref(field: str) -> str:
+    col, row = layout.COVER_VALUE_COL, layout.COVER_ROWS[field]
+    return f"{layout.quote_sheet(COVER_SHEET)}!${col}${row}"
+
+
+def _identity(extra: str | None = None) -> str:
+    """The force, the return reference and the inspector, from the cover: which return a page belongs to."""
+
+    def given(field: str) -> str:
+        ref = _cover_ref(field)
+        return f'IF({ref}="","(not yet given on the Cover)",{ref})'
+
+    parts = [_cover_ref("force"), '"  ·  Return "', given("return_ref"), '"  ·  Inspector "', given("inspector")]
+    if extra:
+        parts.append(extra)
+    return "=" + "&".join(parts)
+
+
+def _to_do(section: Section, mode: Mode, sheet: str = "") -> str:
+    """What is still to give on a section sheet, and how much evidence is too long to print whole, as
+    an expression of text. `sheet` prefixes the references when the formula is on another sheet."""
+    cells = layout.to_do_cells(section, mode)
+    ranges = ",".join(f"{sheet}{r}" for r in layout.cell_ranges(cells))
+    left = f"({len(cells)}-COUNTA({ranges}))"
+    answered = f'IF({left}=0,"all {len(cells)} answers given",{left}&" of {len(cells)} answers still to give")'
+    ev = layout.columns(mode).evidence
+    evidence = f"{sheet}{ev}{layout.FIRST_ITEM_ROW}:{ev}{layout.judgment_row(section)}"
+    long = f"SUMPRODUCT(--(LEN({evidence})>{layout.LONG_EVIDENCE}))"
+    return f'{answered}&IF({long}>0,"; "&{long}&" evidence too long to print whole (see the red notes)","")'
+
+
+def _long_note(evidence: str, before: str = "") -> str:
+    """Said beside evidence too long to show whole in its cell: how long it is, and where it reads in full.
+    `before` (an expression) goes in front of the note, when there is one."""
+    note = (
+        f'"Too long to print whole: "&TEXT(LEN({evidence}),"#,##0")&" characters; only the start shows. '
+        f'The full text is in cell {evidence}: select it and read it in the formula bar."'
+    )
+    return f'IF(LEN({evidence})>{layout.LONG_EVIDENCE},{before + "&" if before else ""}{note},"")'
+
+
+
+def _score_words(source: str, schedule: Schedule, mode: Mode) -> str:
+    """A score with its label from the schedule ('2 – Requires improvement'), or as it is where it has none."""
+    value = f'{source}&""'
+    words = value
+    for option, label in reversed(list(schedule.modes[mode].labels.items())):
+        words = f"IF({value}={_string(option)},{_string(f'{option} – {label}')},{words})"
+    return f'=IF({source}="","",{words})'
 
 
 # --- the cover -------------------------------------------------------------------------------
@@ -218,14 +340,18 @@ def _print_setup(ws: Worksheet, schedule: Schedule, title_rows: str | None) -> N
 def _write_cover(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
     ws.column_dimensions["A"].width, ws.column_dimensions["B"].width = COVER_WIDTHS
     info = schedule.schedule
-    ws["A1"] = info.title
-    ws["A1"].font = TITLE_FONT
-    ws["A2"] = info.inspection
-    ws["A2"].font = BOLD
+    _text(ws, "A1", info.title, TITLE_FONT, LEFT)
+    _text(ws, "A2", info.inspection, BOLD, LEFT)
+    identity = f"A{layout.COVER_ID_ROW}"
+    _text(ws, identity, _identity(), ID_FONT)
+    ws.merge_cells(f"{identity}:B{layout.COVER_ID_ROW}")
+    ws.row_dimensions[layout.COVER_ID_ROW].height = 2 * LINE_HEIGHT + ROW_PADDING
     _cover_fields(ws, schedule, mode)
     for name, dv in cover_validations().items():
         dv.add(layout.cover_cell(name))
         ws.add_data_validation(dv)
+    _filled_format(ws, [layout.cover_cell(f) for f in layout.COVER_INPUTS])
+    _cover_progress(ws, schedule, mode)
     _cover_instructions(ws, schedule, mode)
 
 
@@ -251,48 +377,68 @@ def _cover_fields(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
         "completion": ("Completion so far", _completion_formula(schedule, mode)),
     }
     for name, (label, value) in fields.items():
-        label_cell = ws[f"{layout.COVER_LABEL_COL}{layout.COVER_ROWS[name]}"]
-        label_cell.value, label_cell.font = label, BOLD
-        cell = ws[layout.cover_cell(name)]
-        cell.value, cell.alignment = value, WRAP
+        _text(ws, f"{layout.COVER_LABEL_COL}{layout.COVER_ROWS[name]}", label, BOLD)
+        cell = _text(ws, layout.cover_cell(name), value)
         if name in layout.COVER_INPUTS:
             _input(cell)
     ws[layout.cover_cell("date")].number_format = "yyyy-mm-dd"
     ws[layout.cover_cell("completion")].number_format = "0%"
+    ws[layout.cover_cell("completion")].alignment = LEFT
+
+
+def _cover_progress(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
+    """A row per section sheet: what is still to give there (the sheets say the same in their top row)."""
+    _text(ws, f"A{layout.COVER_PROGRESS_ROW}", "Still to do", BOLD)
+    _text(ws, f"B{layout.COVER_PROGRESS_ROW}", "Yellow cells are still empty; a cell turns white once filled in.",
+          ITALIC)
+    for offset, section in enumerate(schedule.sections, start=1):
+        row = layout.COVER_PROGRESS_ROW + offset
+        _text(ws, f"A{row}", section.sheet)
+        _text(ws, f"B{row}", "=" + _to_do(section, mode, f"{layout.quote_sheet(section.sheet)}!"))
 
 
 def _cover_instructions(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
-    """How to complete the workbook, then the schedule's own introduction, one merged row per paragraph."""
+    """How to complete the workbook, then about the schedule and its areas, one merged row per paragraph."""
     intro = schedule.introduction
     lines: list[tuple[str, bool]] = [("How to complete this workbook", True)]
     lines += [(t, False) for t in _how_to(schedule, mode)]
-    lines += [("About the schedule", True), *((t, False) for t in intro.columns)]
-    lines += [(intro.overall, False), (intro.scoring, False)]
+    lines += [("About the schedule", True), (ABOUT_SHEETS, False), (intro.overall, False), (intro.scoring, False)]
     for area in schedule.areas:
         lines += [(area.title, True), (area.description, False)]
+    first = layout.COVER_PROGRESS_ROW + len(schedule.sections) + 2
     for offset, (text, bold) in enumerate(lines):
-        cell = ws.cell(row=layout.COVER_INSTRUCTIONS_ROW + offset, column=1, value=text)
+        cell = _text(ws, f"A{first + offset}", text, BOLD if bold else BODY)
         ws.merge_cells(start_row=cell.row, start_column=1, end_row=cell.row, end_column=2)
-        cell.alignment = WRAP
-        if bold:
-            cell.font = BOLD
-        else:
+        if not bold:  # merged cells never fit their text, so the row is given its height
             ws.row_dimensions[cell.row].height = text_height(text, sum(COVER_WIDTHS))
+
+
+#: The paper schedule's three columns, as the workbook has them.
+ABOUT_SHEETS = (
+    "Each step sheet is a stage in the child's journey, from first concern to the end of police involvement. "
+    "At its top is the indicator: what matters most, from which everything else flows. The rows below it, "
+    "'what we might expect to see', are examples of what the indicator means in practice."
+)
 
 
 def _how_to(schedule: Schedule, mode: Mode) -> list[str]:
     na = schedule.schedule.not_applicable
     scored = mode is not Mode.NARRATIVE
+    policy = " / ".join(schedule.policy_fit_options())
     steps = [
-        "1. Fill in the return reference, your name and the date of the audit above.",
+        "1. Fill in the return reference, your name and the date of the audit above. They print at the top "
+        "of every page, so each printed return can be told apart.",
         (
-            "2. Work through the step sheets and Leadership: for each item pick a score from the dropdown and "
-            "write the evidence beside it, then give the step judgment at the top of the sheet."
+            "2. Work through the step sheets and Leadership: for each item pick a score from the dropdown (the "
+            "scores are explained at the top of each sheet) and write the evidence beside it. Then give the "
+            "step judgment in the blue row after the items: its score, its policy fit (did practice conform "
+            f"to the force's policy and guidance? {policy}) and the summary evidence."
             if scored
             else "2. Work through the step sheets and Leadership: write the evidence for each item, then the "
-            "summary at the top of the sheet."
+            "summary in the blue row after the items."
         ),
-        "3. Complete the Overall sheet last: it shows the step judgments you have already given.",
+        "3. Complete the Overall sheet last: its judgment row has the judgments you gave on the other sheets "
+        "straight below it.",
     ]
     if scored:
         steps.append(
@@ -300,8 +446,12 @@ def _how_to(schedule: Schedule, mode: Mode) -> list[str]:
             "detained); leave a cell empty only while you have not assessed it."
         )
     steps += [
-        "Only the yellow cells can be changed. Do not rename, add or remove sheets, rows or columns: "
-        "the return is checked against the blank it was built from.",
+        "Only the input cells can be changed: yellow while empty, white once filled. 'Still to do' above and "
+        "the top row of each sheet say what is left. Rows grow as you type. Evidence of more than "
+        f"{layout.LONG_EVIDENCE:,} characters cannot show or print whole in its cell: a red note beside it "
+        "says so; the full text stays in the cell and is consolidated in full.",
+        "Do not rename, add or remove sheets, rows or columns: the return is checked against the blank it "
+        "was built from.",
         "Save as an Excel workbook (.xlsx, not .xls or .xlsm), without a password to open, and send it back.",
     ]
     return steps
@@ -323,87 +473,103 @@ def _completion_formula(schedule: Schedule, mode: Mode) -> str:
 
 def _write_section(ws: Worksheet, schedule: Schedule, section: Section, mode: Mode) -> None:
     widths = _section_widths(ws, mode)
-    _section_heading(ws, section, mode, sum(widths[1:]))
-    _section_headers(ws, mode)
-    _judgment_row(ws, section, mode)
+    _section_heading(ws, schedule, section, mode, sum(widths[1:]))
+    _header(ws, layout.HEADER_ROW, _column_labels(mode, judgment=False))
     _item_rows(ws, section, mode)
+    _judgment_rows(ws, section, mode)
     _section_inputs(ws, schedule, section, mode)
     if section is schedule.overall:
         _write_steps_block(ws, schedule, mode)
-    _print_setup(ws, schedule, f"{layout.ITEM_HEADER_ROW}:{layout.ITEM_HEADER_ROW}")
+    ws.freeze_panes = f"A{layout.HEADER_ROW + 1}"
+    _print_setup(ws, schedule, layout.PRINT_TITLE_ROWS)
 
 
 def _section_widths(ws: Worksheet, mode: Mode) -> list[float]:
     """Sets the columns' widths; returns them left to right."""
     cols = layout.columns(mode)
     widths = {cols.ref: REF_WIDTH, cols.text: TEXT_WIDTH}
-    if cols.score and cols.policy:
-        widths |= {cols.score: SCORE_WIDTH, cols.policy: SCORE_WIDTH}
-    widths[cols.evidence] = EVIDENCE_WIDTH[cols.score is not None]
+    if cols.score:
+        widths[cols.score] = SCORE_WIDTH
+    widths[cols.note] = NOTE_WIDTH
+    widths[cols.evidence] = EVIDENCE_WIDTH
     for col, width in widths.items():
         ws.column_dimensions[col].width = width
     return list(widths.values())
 
 
-def _section_heading(ws: Worksheet, section: Section, mode: Mode, text_width: float) -> None:
-    """Title (and the schedule's heading beside it), then the indicator and guidance across the sheet."""
-    last = layout.columns(mode).last
-    ws[f"A{layout.TITLE_ROW}"] = section.label
-    ws[f"A{layout.TITLE_ROW}"].font = TITLE_FONT
-    if section.heading:
-        ws[f"B{layout.TITLE_ROW}"] = section.heading
-        ws[f"B{layout.TITLE_ROW}"].font = ITALIC
+def _section_heading(ws: Worksheet, schedule: Schedule, section: Section, mode: Mode, text_width: float) -> None:
+    """Title and the return's identity; then the indicator, the guidance and the scores across the sheet."""
+    cols = layout.columns(mode)
+    row = layout.TITLE_ROW
+    _text(ws, f"A{row}", section.label, TITLE_FONT)
+    ws.merge_cells(f"A{row}:{cols.text}{row}")
+    identity = _identity(f'"  ·  This sheet: "&{_to_do(section, mode)}')
+    _text(ws, f"{cols.after_text}{row}", identity, ID_FONT)
+    for col in cols.all:  # a rule under the title row, which prints at the top of every page
+        ws[f"{col}{row}"].border = UNDERLINE
+    ws.merge_cells(f"{cols.after_text}{row}:{cols.last}{row}")
+    ws.row_dimensions[row].height = 2 * LINE_HEIGHT + ROW_PADDING
     guidance = section.guidance or (
         "Assess each item below against the evidence in this case, then give the judgment on the indicator."
     )
+    if section.heading:
+        guidance = f"{section.heading}\n{guidance}"
     for row, label, text in ((layout.INDICATOR_ROW, "Indicator", section.indicator),
-                             (layout.GUIDANCE_ROW, "Guidance", guidance)):
-        ws[f"A{row}"] = label
-        ws[f"A{row}"].font = BOLD
-        ws[f"B{row}"] = text
-        ws[f"B{row}"].alignment = WRAP
-        ws.merge_cells(f"B{row}:{last}{row}")
-        ws.row_dimensions[row].height = text_height(text, text_width)
+                             (layout.GUIDANCE_ROW, "Guidance", guidance),
+                             (layout.SCORING_ROW, "Scores", _scores_key(schedule, mode))):
+        _text(ws, f"A{row}", label, BOLD)
+        _text(ws, f"B{row}", text)
+        ws.merge_cells(f"B{row}:{cols.last}{row}")
+        ws.row_dimensions[row].height = text_height(text, text_width)  # merged: never refitted
 
 
-def _section_headers(ws: Worksheet, mode: Mode) -> None:
-    judgment: list[str | None] = ["Ref", "Judgment on the indicator"]
-    items: list[str | None] = ["Ref", "What we might expect to see"]
-    if layout.columns(mode).score:
-        judgment += ["Score", "Policy fit", "Summary evidence"]
-        items += ["Score", None, "Evidence"]
-    else:
-        judgment += ["Summary evidence"]
-        items += ["Evidence"]
-    _header(ws, layout.JUDGMENT_HEADER_ROW, judgment)
-    _header(ws, layout.ITEM_HEADER_ROW, items)
+def _scores_key(schedule: Schedule, mode: Mode) -> str:
+    """What each score means, and the policy-fit question: on the sheet, not only in the dropdown's pop-up."""
+    spec = schedule.modes[mode]
+    if not spec.options:
+        return spec.prompt
+    na = schedule.schedule.not_applicable
+    scale = "   ".join(f"{o} {spec.labels[o]}" for o in spec.options if o in spec.labels)
+    policy = " / ".join(schedule.policy_fit_options())
+    key = f"{scale}   {na} Does not apply to this case.\n" if scale else f"{spec.prompt}\n"
+    return f"{key}Policy fit, on the step judgment only: {schedule.policy_fit.question} {policy}."
 
 
-def _judgment_row(ws: Worksheet, section: Section, mode: Mode) -> None:
-    cols = layout.columns(mode)
-    row = layout.JUDGMENT_ROW
-    what = "step" if section.number is not None else "section"
-    ask = "Overall judgment" if cols.score else "Summary"
-    ws[f"{cols.ref}{row}"] = section.judgment_ref
-    ws[f"{cols.text}{row}"] = f"{ask} for this {what}: how well does the force meet the indicator above?"
-    for col in (cols.ref, cols.text):
-        ws[f"{col}{row}"].fill = BAND_FILL
-        ws[f"{col}{row}"].font = BOLD
-        ws[f"{col}{row}"].alignment = WRAP
-    ws.row_dimensions[row].height = EVIDENCE_ROW_HEIGHT
+def _column_labels(mode: Mode, judgment: bool) -> list[str | None]:
+    if judgment:
+        labels: list[str | None] = ["Ref", "Judgment on the indicator"]
+        labels += ["Score", "Policy fit", "Summary evidence"] if mode is not Mode.NARRATIVE else [
+            "Note", "Summary evidence"]
+        return labels
+    labels = ["Ref", "What we might expect to see"]
+    labels += ["Score", "Note", "Evidence"] if mode is not Mode.NARRATIVE else ["Note", "Evidence"]
+    return labels
 
 
 def _item_rows(ws: Worksheet, section: Section, mode: Mode) -> None:
     cols = layout.columns(mode)
     for i, item in enumerate(section.items):
         r = layout.item_row(i)
-        ws[f"{cols.ref}{r}"] = item.ref
-        ws[f"{cols.text}{r}"] = item.text
-        ws[f"{cols.ref}{r}"].alignment = WRAP
-        ws[f"{cols.text}{r}"].alignment = WRAP
-        if cols.policy:
-            ws[f"{cols.policy}{r}"].fill = UNUSED_FILL
-        ws.row_dimensions[r].height = max(EVIDENCE_ROW_HEIGHT, row_height(wrapped_lines(item.text, TEXT_WIDTH)))
+        _text(ws, f"{cols.ref}{r}", item.ref)
+        _text(ws, f"{cols.text}{r}", item.text)
+        _text(ws, f"{cols.note}{r}", "=" + _long_note(f"{cols.evidence}{r}"), NOTE_FONT)
+        _grow(ws, r, row_height(max(START_LINES, wrapped_lines(item.text, TEXT_WIDTH))))
+
+
+def _judgment_rows(ws: Worksheet, section: Section, mode: Mode) -> None:
+    """The judgment on the indicator under its own heading, after the items it sums up."""
+    cols = layout.columns(mode)
+    _header(ws, layout.judgment_header_row(section), _column_labels(mode, judgment=True))
+    row = layout.judgment_row(section)
+    what = "step" if section.number is not None else "section"
+    ask = "Overall judgment" if cols.score else "Summary"
+    question = f"{ask} for this {what}: how well does the force meet the indicator above?"
+    _text(ws, f"{cols.ref}{row}", section.judgment_ref, BOLD).fill = BAND_FILL
+    note = _long_note(f"{cols.evidence}{row}", before="CHAR(10)")
+    _text(ws, f"{cols.text}{row}", f"={_string(question)}&{note}", BOLD).fill = BAND_FILL
+    if not cols.score:
+        ws[f"{cols.note}{row}"].fill = BAND_FILL
+    _grow(ws, row, row_height(max(START_LINES, wrapped_lines(question, TEXT_WIDTH * BOLD_SHRINK))))
 
 
 def _section_inputs(ws: Worksheet, schedule: Schedule, section: Section, mode: Mode) -> None:
@@ -411,36 +577,67 @@ def _section_inputs(ws: Worksheet, schedule: Schedule, section: Section, mode: M
     validations: dict[str, DataValidation] = {}
     if mode is not Mode.NARRATIVE:
         validations = {"score": score_validation(schedule, mode), "policy": policy_validation(schedule)}
-    for cell in layout.section_inputs(section, mode):
+    cells = layout.section_inputs(section, mode)
+    for cell in cells:
         _input(ws[cell.cell])
         if cell.kind in validations:
             validations[cell.kind].add(cell.cell)
     for dv in validations.values():
         ws.add_data_validation(dv)
+    evidence = [c.cell for c in cells if c.kind == "evidence"]
+    for cell_range in layout.cell_ranges(evidence):
+        first = cell_range.split(":")[0]
+        ws.conditional_formatting.add(cell_range, Rule(
+            type="expression", dxf=TOO_LONG, formula=[f"LEN({first})>{layout.LONG_EVIDENCE}"], stopIfTrue=True,
+        ))
+    _filled_format(ws, [c.cell for c in cells])
+
+
+def _filled_format(ws: Worksheet, cells: list[str]) -> None:
+    """Inputs turn from yellow to white once filled in, so what is still to do stands out."""
+    for cell_range in layout.cell_ranges(cells):
+        first = cell_range.split(":")[0]
+        ws.conditional_formatting.add(cell_range, Rule(type="expression", dxf=FILLED, formula=[f"LEN({first})>0"]))
 
 
 def _write_steps_block(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
-    """On the overall sheet: the judgments already given on every other sheet, pulled in by formula."""
+    """On the overall sheet, straight below its judgment: the judgments already given on every other
+    sheet, pulled in by formula: the score with its words, the policy fit, the start of the evidence."""
     cols = layout.columns(mode)
     start = layout.steps_block_start(schedule.overall)
-    headers: list[str | None] = ["Ref", "Judgments already given on the other sheets (filled in automatically)"]
-    headers += ["Score", "Policy fit", "Summary evidence"] if cols.score else ["Summary evidence"]
+    headers: list[str | None] = ["Ref", "Read your overall judgment above against the judgments already given "
+                                 "(filled in from the other sheets)"]
+    if cols.score:
+        headers += ["Score", "Policy fit"]
+    else:
+        headers += [None]
+    headers += [f"Summary evidence (its first {EXCERPT:,} characters)"]
     _header(ws, start - 1, headers)
-    ws.row_dimensions[start - 1].height = 30.0
     for offset, section in enumerate([*schedule.steps, schedule.leadership]):
-        r = start + offset
-        ws[f"{cols.ref}{r}"] = section.judgment_ref
-        ws[f"{cols.text}{r}"] = section.label
-        ws[f"{cols.text}{r}"].alignment = WRAP
-        for col in (cols.score, cols.policy, cols.evidence):
-            if col is None:
-                continue
-            source = f"{layout.quote_sheet(section.sheet)}!{col}{layout.JUDGMENT_ROW}"
-            cell = ws[f"{col}{r}"]
-            cell.value = f'=IF({source}="","",{source})'
+        _steps_block_row(ws, schedule, mode, start + offset, section)
+
+
+def _steps_block_row(ws: Worksheet, schedule: Schedule, mode: Mode, r: int, section: Section) -> None:
+    cols = layout.columns(mode)
+    _text(ws, f"{cols.ref}{r}", section.judgment_ref, BOLD)
+    _text(ws, f"{cols.text}{r}", section.label)
+    judged = layout.judgment_row(section)
+
+    def source(col: str) -> str:
+        return f"{layout.quote_sheet(section.sheet)}!{col}{judged}"
+
+    if cols.score and cols.policy:
+        _text(ws, f"{cols.score}{r}", _score_words(source(cols.score), schedule, mode), BOLD, CENTRE)
+        _text(ws, f"{cols.policy}{r}", f'=IF({source(cols.policy)}="","",{source(cols.policy)})', BOLD, CENTRE)
+    ev = source(cols.evidence)
+    more = _string(f"… (continues on the sheet {section.sheet})")
+    _text(ws, f"{cols.evidence}{r}", f'=IF(LEN({ev})>{EXCERPT},LEFT({ev},{EXCERPT})&{more},{ev}&"")')
+    for col in cols.all:
+        cell = ws[f"{col}{r}"]
+        cell.border = BOX
+        if cell.alignment.vertical is None:
             cell.alignment = WRAP
-            cell.border = BOX
-        ws.row_dimensions[r].height = STEP_BLOCK_ROW_HEIGHT
+    _grow(ws, r, row_height(START_LINES))
 
 
 # --- metadata and the whole workbook ---------------------------------------------------------
@@ -499,7 +696,7 @@ def _build_blank(schedule: Schedule, mode: Mode, password: PasswordHash | None) 
     assert cover is not None  # a new workbook has one sheet
     cover.title = COVER_SHEET
     _write_cover(cover, schedule, mode)
-    _print_setup(cover, schedule, None)
+    _print_setup(cover, schedule, f"1:{layout.COVER_ID_ROW}")
     for section in schedule.sections:
         _write_section(wb.create_sheet(section.sheet), schedule, section, mode)
     _write_meta(wb.create_sheet(META_SHEET), metadata(schedule, mode))

@@ -119,7 +119,7 @@ def _formula_key(formula: object) -> tuple[tuple[str, str], ...] | str:
     text = str(formula)
     try:
         tokens = Tokenizer(text if text.startswith("=") else f"={text}").items
-    except TokenizerError:
+    except (TokenizerError, IndexError):  # openpyxl raises IndexError on an unmatched "}" or ")"
         return text
     key: list[tuple[str, str]] = []
     for token in tokens:

@@ -15,17 +15,25 @@ from openpyxl.utils.cell import column_index_from_string
 
 from .model import COVER_SHEET, META_SHEET, Mode, Schedule, Section, is_judgment_ref
 
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 
 # --- section sheets ------------------------------------------------------------------------
+#
+# Every section sheet: the title and the return's identity, the column headings (these two rows print
+# on every page), the indicator, the guidance, the scoring key, one row per item, then the judgment on
+# the indicator under its own heading. The Overall sheet then shows the judgments already given on the
+# other sheets, directly below its own judgment, so the inspector reads them while giving it.
 
-TITLE_ROW = 1
-INDICATOR_ROW = 2
-GUIDANCE_ROW = 3
-JUDGMENT_HEADER_ROW = 5
-JUDGMENT_ROW = 6
-ITEM_HEADER_ROW = 8
-FIRST_ITEM_ROW = 9
+TITLE_ROW = 1  # the title in A:B; the return's identity and what is still to do beside it
+HEADER_ROW = 2
+PRINT_TITLE_ROWS = f"{TITLE_ROW}:{HEADER_ROW}"
+INDICATOR_ROW = 3
+GUIDANCE_ROW = 4
+SCORING_ROW = 5
+FIRST_ITEM_ROW = 6
+#: Evidence longer than this many characters cannot show whole in one cell (a row is at most 409 points
+#: tall); the workbook says so beside the cell, on screen and in print.
+LONG_EVIDENCE = 3000
 
 # --- the cover: label in column A, value in column B ---------------------------------------
 
@@ -42,7 +50,10 @@ COVER_ROWS = {
     "completion": 12,
 }
 COVER_INPUTS = ("return_ref", "inspector", "date")
-COVER_INSTRUCTIONS_ROW = 14
+#: The return's identity under the title; rows 1 to this one print on every page of the cover.
+COVER_ID_ROW = 3
+#: What is still to do, a row per section sheet under a heading; the instructions follow.
+COVER_PROGRESS_ROW = 14
 #: The dates of audit the cover's validation accepts.
 COVER_DATE_FIRST = date(2000, 1, 1)
 COVER_DATE_LAST = date(2099, 12, 31)
@@ -94,18 +105,29 @@ class Columns:
     ref: str
     text: str
     score: str | None
-    policy: str | None
+    policy: str | None  # on the judgment row only
+    note: str  # on item rows: the note that evidence is too long to print whole (the policy column's place)
     evidence: str
 
     @property
     def last(self) -> str:
         return self.evidence
 
+    @property
+    def all(self) -> list[str]:
+        """Every column of the sheet, left to right."""
+        return list(dict.fromkeys(c for c in (self.ref, self.text, self.score, self.note, self.evidence) if c))
+
+    @property
+    def after_text(self) -> str:
+        """The column after the text: the return's identity starts here in the title row."""
+        return self.all[2]
+
 
 def columns(mode: Mode) -> Columns:
     if mode is Mode.NARRATIVE:
-        return Columns(ref="A", text="B", score=None, policy=None, evidence="C")
-    return Columns(ref="A", text="B", score="C", policy="D", evidence="E")
+        return Columns(ref="A", text="B", score=None, policy=None, note="C", evidence="D")
+    return Columns(ref="A", text="B", score="C", policy="D", note="D", evidence="E")
 
 
 @dataclass(frozen=True)
@@ -140,9 +162,20 @@ def item_row(index: int) -> int:
     return FIRST_ITEM_ROW + index
 
 
+def judgment_header_row(section: Section) -> int:
+    """The heading of the judgment row, straight after the last item."""
+    return item_row(len(section.items))
+
+
+def judgment_row(section: Section) -> int:
+    """The judgment on the indicator: after the items, which it sums up."""
+    return judgment_header_row(section) + 1
+
+
 def steps_block_start(section: Section) -> int:
-    """Overall sheet: first row of the block that repeats the step judgments (after a blank and a header)."""
-    return item_row(len(section.items)) + 2
+    """Overall sheet: first row of the block that repeats the step judgments, under its heading, straight
+    below the overall judgment it is read against."""
+    return judgment_row(section) + 2
 
 
 def cover_cell(field: str) -> str:
@@ -162,7 +195,7 @@ def answer_rows(section: Section, mode: Mode) -> list[AnswerRow]:
         )
 
     return [
-        row(section.judgment_ref, JUDGMENT_ROW, policy=True),
+        row(section.judgment_ref, judgment_row(section), policy=True),
         *(row(item.ref, item_row(i), policy=False) for i, item in enumerate(section.items)),
     ]
 
@@ -196,6 +229,13 @@ def answer_cells(schedule: Schedule, mode: Mode) -> list[InputCell]:
     """The cells that count towards completion."""
     kind = answer_kind(mode)
     return [c for c in input_cells(schedule, mode) if c.kind == kind]
+
+
+def to_do_cells(section: Section, mode: Mode) -> list[str]:
+    """The cells of a section sheet that must be filled for it to be done: its answer cells and the
+    judgment's policy fit."""
+    kinds = {answer_kind(mode), "policy"}
+    return [c.cell for c in section_inputs(section, mode) if c.kind in kinds]
 
 
 def cell_ranges(cells: list[str]) -> list[str]:

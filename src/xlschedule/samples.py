@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import layout
-from .build import build_workbook
+from .build import build_workbook, keep_rows_growing
 from .model import COVER_SHEET, Mode, Schedule
 from .packager import workbook_bytes, write_atomic
 
@@ -73,6 +73,7 @@ def fill(blank: bytes | Path, values: Cells, out: Path) -> None:
     wb = load_workbook(source)
     for (sheet, cell), value in values.items():
         wb[sheet][cell].value = value
+    keep_rows_growing(wb)
     write_atomic(out, workbook_bytes(wb))
 
 

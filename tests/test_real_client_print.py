@@ -1,0 +1,156 @@
+"""A return filled in LibreOffice (standing in for Excel) and printed to PDF, read back as its reader reads it.
+
+An inspector types 2,000 characters of evidence into every item and judgment; the printed return must hold
+every word of it, say on every page which return it is, and say where evidence too long to print whole
+reads in full. Needs LibreOffice and pdftotext (Debian's poppler-utils): skipped with a reason where either
+is missing, failed under CI (CI=true).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from xlschedule import layout
+from xlschedule.model import COVER_SHEET, Mode
+
+from libreoffice import fill_and_print, require_libreoffice
+
+EVIDENCE_CHARS = 2000
+LONG_CHARS = 5000
+#: Excel's (and LibreOffice's) tallest row, in points.
+MAX_ROW_POINTS = 409.0
+RETURN_REF = "K-2049"
+INSPECTOR = "Inspector Quillfeather"
+
+
+def require_pdftotext() -> str:
+    found = shutil.which("pdftotext")
+    if found:
+        return found
+    reason = "pdftotext not found: apt-get install poppler-utils to read printed returns"
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
+def evidence(cell_number: int, chars: int = EVIDENCE_CHARS) -> str:
+    """`chars` characters of words no other cell uses: 'c17w0'... so each can be found in the PDF."""
+    words: list[str] = []
+    while len(" ".join(words)) < chars:
+        words.append(f"c{cell_number}w{len(words)}")
+    text = " ".join(words)
+    return text[: text.rfind(" ", 0, chars + 1)] if len(text) > chars else text
+
+
+EVIDENCE_WORD = re.compile(r"\bc\d+w\d+\b")
+
+
+def pdf_pages(pdftotext: str, pdf: Path) -> list[str]:
+    """The printed text, page by page, whitespace collapsed; a cell's wrapped lines read on in order."""
+    text = subprocess.run([pdftotext, str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    pages = text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
+    return [" ".join(page.split()) for page in pages]
+
+
+def typed(schedule, mode: Mode, long_cell: str | None = None) -> tuple[list[dict], dict[str, str]]:
+    """What the inspector types: the cover, a score and policy fit wherever asked, and evidence everywhere."""
+    spec = [
+        {"sheet": COVER_SHEET, "cell": layout.cover_cell("return_ref"), "value": RETURN_REF, "kind": "string"},
+        {"sheet": COVER_SHEET, "cell": layout.cover_cell("inspector"), "value": INSPECTOR, "kind": "string"},
+    ]
+    texts: dict[str, str] = {}
+    for number, cell in enumerate(c for c in layout.input_cells(schedule, mode) if c.kind != "cover"):
+        where = f"{cell.sheet}!{cell.cell}"
+        if cell.kind == "evidence":
+            value = evidence(number, LONG_CHARS if where == long_cell else EVIDENCE_CHARS)
+            texts[where] = value
+        elif cell.kind == "score":
+            value = schedule.options(mode)[1]
+        else:
+            value = schedule.policy_fit_options()[1]
+        spec.append({"sheet": cell.sheet, "cell": cell.cell, "value": value, "kind": "string"})
+    return spec, texts
+
+
+@pytest.mark.parametrize("mode", [Mode.SCALE, Mode.NARRATIVE])
+def test_every_word_of_2000_characters_of_evidence_prints(built, schedule, mode, tmp_path):
+    require_libreoffice()
+    pdftotext = require_pdftotext()
+    spec, texts = typed(schedule, mode)
+    pdf = tmp_path / "return.pdf"
+    done = fill_and_print(built[mode], tmp_path / "return.xlsx", pdf, spec)
+    assert done["errors"] == [] and done["written"] == len(spec)
+    assert {len(t) for t in texts.values()} <= set(range(EVIDENCE_CHARS - 10, EVIDENCE_CHARS + 1))
+
+    # Each evidence row grew with its text and stays well under the tallest row there is.
+    for where in texts:
+        sheet, cell = where.split("!")
+        height = done["heights"][f"{sheet}!{re.sub(r'^[A-Z]+', '', cell)}"]
+        assert 100 < height < MAX_ROW_POINTS * 0.85, (where, height)
+
+    pages = pdf_pages(pdftotext, pdf)
+    printed = set(" ".join(pages).split())
+    for where, text in texts.items():
+        missing = [w for w in text.split() if w not in printed]
+        assert not missing, f"{where}: {len(missing)} of {len(text.split())} words not printed, e.g. {missing[:3]}"
+
+    # Every printed page says which return it is.
+    for number, page in enumerate(pages, start=1):
+        assert f"Return {RETURN_REF}" in page and f"Inspector {INSPECTOR}" in page, f"page {number}"
+
+
+def test_evidence_too_long_to_print_says_so_and_where_it_reads_in_full(built, schedule, tmp_path):
+    require_libreoffice()
+    pdftotext = require_pdftotext()
+    mode = Mode.SCALE
+    step = schedule.steps[0]
+    cols = layout.columns(mode)
+    long_cell = f"{step.sheet}!{cols.evidence}{layout.item_row(2)}"
+    spec, texts = typed(schedule, mode, long_cell=long_cell)
+    pdf = tmp_path / "return.pdf"
+    done = fill_and_print(built[mode], tmp_path / "return.xlsx", pdf, spec)
+    assert done["errors"] == []
+    assert len(texts[long_cell]) > layout.LONG_EVIDENCE
+
+    # the evidence's own words set aside: pdftotext may read them between the lines of the narrow note
+    pages = [" ".join(EVIDENCE_WORD.sub(" ", p).split()) for p in pdf_pages(pdftotext, pdf)]
+    step_pages = [p for p in pages if f"{step.label} Kent · Return" in p]  # titled as the step's own pages
+    assert step_pages
+    cell = long_cell.split("!")[1]
+    note = f"Too long to print whole: {len(texts[long_cell]):,} characters"
+    assert any(note in p for p in step_pages), "no note beside the long evidence"
+    assert any(f"The full text is in cell {cell}" in p for p in step_pages)
+    # The sheet's top row, printed on each of its pages, counts it; so does the cover.
+    assert all("1 evidence too long to print whole" in p for p in step_pages)
+    assert "1 evidence too long to print whole" in pages[0]
+    # Evidence that fits says nothing of the kind.
+    others = [p for p in pages if step.label not in p and "Cover" not in p]
+    assert not any("Too long to print whole" in p for p in others)
+
+
+def test_overall_sheet_shows_the_step_judgments_in_words_beside_its_own(built, schedule, tmp_path):
+    require_libreoffice()
+    pdftotext = require_pdftotext()
+    mode = Mode.SCALE
+    spec, _texts = typed(schedule, mode)
+    pdf = tmp_path / "return.pdf"
+    fill_and_print(built[mode], tmp_path / "return.xlsx", pdf, spec)
+    pages = pdf_pages(pdftotext, pdf)
+    overall = " ".join(p for p in pages if schedule.overall.label in p)
+    option = schedule.options(mode)[1]
+    words = f"{option} – {schedule.modes[mode].labels[option]}"
+    steps = [*schedule.steps, schedule.leadership]
+    # every step judgment, in the scale's words, each ref beside its own step's name
+    assert overall.count(words) == len(steps)
+    for section in steps:
+        assert f"{section.judgment_ref} {section.label}" in overall, section.judgment_ref
+    # straight after the overall judgment, not after the items
+    last_item = schedule.overall.items[-1].ref
+    assert overall.index(last_item) < overall.index(schedule.overall.judgment_ref) < overall.index(
+        f"{steps[0].judgment_ref} {steps[0].label}")
