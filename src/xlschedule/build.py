@@ -310,7 +310,8 @@ def _to_do(section: Section, mode: Mode, sheet: str = "") -> str:
     answered = f'IF({left}=0,"all {len(cells)} answers given",{left}&" of {len(cells)} answers still to give")'
     ev = layout.columns(mode).evidence
     evidence = f"{sheet}{ev}{layout.FIRST_ITEM_ROW}:{ev}{layout.judgment_row(section)}"
-    long = f"SUMPRODUCT(--(LEN({evidence})>{layout.LONG_EVIDENCE}))"
+    # (...)*1, not --(...): Gnumeric saves a double minus as -(-(...)), which would read as a changed formula
+    long = f"SUMPRODUCT((LEN({evidence})>{layout.LONG_EVIDENCE})*1)"
     return f'{answered}&IF({long}>0,"; "&{long}&" evidence too long to print whole (see the red notes)","")'
 
 
