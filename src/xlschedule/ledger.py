@@ -523,7 +523,6 @@ class RunRecorder:
         seen.return_id, seen.checked = return_id, True
         if not self.keep_responses:
             ret.drop_responses()
-        _hold("recorded")
 
     def previous(self, scope: Sequence[Path]) -> dict[str, tuple[str, str | None, int | None, str]]:
         """What the ledger last saw at each path under `scope`: resolved path -> (path as given, SHA-256,
@@ -543,6 +542,7 @@ class RunRecorder:
     def finish(self, returns: list[Return], seen: list[Seen], scope: Sequence[Path]) -> tuple[list[Return], FileCounts]:
         """Record each file's place in this run; add the withdrawn (in the ledger's last view of these
         folders, gone now). Returns the withdrawn returns and the file counts."""
+        _hold("checked")  # every judgment of the run written, nothing committed
         before = self.previous(scope)
         now = {s.resolved for s in seen}
         changes = []
