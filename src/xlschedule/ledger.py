@@ -93,7 +93,7 @@ _V1 = [
     "CREATE UNIQUE INDEX returns_key ON returns(sha256, template, tool_version) WHERE sha256 IS NOT NULL",
     """CREATE TABLE answers (
         answer_id INTEGER PRIMARY KEY,      -- in the consolidation's order within a return
-        return_id INTEGER NOT NULL REFERENCES returns(return_id) ON DELETE CASCADE,
+        return_id INTEGER NOT NULL REFERENCES returns(return_id),
         seq INTEGER NOT NULL,               -- the order it was read in
         section TEXT NOT NULL, section_label TEXT NOT NULL, ref TEXT NOT NULL, item TEXT NOT NULL,
         sheet TEXT NOT NULL, score TEXT, policy TEXT,
@@ -119,7 +119,7 @@ _V1 = [
     "CREATE INDEX files_resolved ON files(resolved, file_id)",
     """CREATE TABLE findings (
         finding_id INTEGER PRIMARY KEY,
-        return_id INTEGER REFERENCES returns(return_id) ON DELETE CASCADE,  -- the return's own
+        return_id INTEGER REFERENCES returns(return_id),  -- the return's own
         file_id INTEGER REFERENCES files(file_id),                        -- added by a run
         code TEXT NOT NULL, severity TEXT NOT NULL, sheet TEXT, cell TEXT, message TEXT NOT NULL,
         CHECK ((return_id IS NULL) <> (file_id IS NULL))
@@ -270,7 +270,6 @@ class Ledger:
             raise LedgerError(f"{path}: cannot open the ledger ({exc})") from None
         ledger = cls(path, conn)
         try:
-            conn.execute("PRAGMA foreign_keys = ON")
             with ledger.transaction():
                 ledger._prepare()
         except BaseException:
@@ -622,14 +621,19 @@ class _Order:
 
         self.run = Run(schedule, [])
         self.labels: dict[str, str] = {}
+        self.items: dict[str, str] = {}
 
     def sorted(self, responses: list[Response]) -> list[tuple[int, Response]]:
         end = len(self.run.order)
         return sorted(enumerate(responses), key=lambda pair: self.run.order.get(pair[1].ref, end))
 
     def label(self, section: str) -> str:
-        found = self.run.sections.get(section)
-        return found.label if found else section
+        if section not in self.labels:
+            found = self.run.sections.get(section)
+            self.labels[section] = found.label if found else section
+        return self.labels[section]
 
     def item(self, ref: str) -> str:
-        return self.run.item_text(ref)
+        if ref not in self.items:
+            self.items[ref] = self.run.item_text(ref)
+        return self.items[ref]
