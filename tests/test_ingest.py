@@ -274,7 +274,8 @@ def test_ingest_exit_status_and_report(tmp_path, schedule):
     assert result.exit_code == 1, result.output
     assert out.exists()
     data = json.loads((tmp_path / "r.json").read_text())
-    assert data["counts"] == {"returns": 2, "accepted": 1, "rejected": 1, "duplicates": 0, "errors": 1, "warnings": 0}
+    assert data["counts"] == {"returns": 2, "accepted": 1, "rejected": 1, "duplicates": 0, "errors": 1, "warnings": 0,
+                              "withdrawn": 0}
     assert "Traceback" not in result.output
 
     result = run_cli("validate", str(returns / "good.xlsx"))

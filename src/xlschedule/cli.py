@@ -6,6 +6,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
@@ -24,6 +25,9 @@ from .build import build as build_workbooks
 from .build import resolve_forces
 from .errors import UnsafeXmlParser, XlscheduleError
 from .ingest import ingest as ingest_returns
+from .ledger import DEFAULT_NAME as DEFAULT_LEDGER_NAME
+from .ledger import DEFAULT_WAIT, Ledger, RunRecorder
+from .ledger import default_path as default_ledger
 from .model import Mode, Schedule
 from .packager import check_writable
 from .report import Report
@@ -127,28 +131,71 @@ def build(
     click.echo(f"{result.summary(schedule)} in {time.perf_counter() - started:.1f}s")
 
 
-def _run_checks(
-    returns: tuple[Path, ...], schedule_path: Path | None, strict: bool, open_password: str | None
-) -> tuple[Schedule, Report]:
-    schedule = load_schedule(schedule_path)
+@dataclass
+class Checking:
+    """What a check of returns is asked to do, as the ingest and validate commands were given it."""
+
+    command: str
+    returns: tuple[Path, ...]
+    schedule_path: Path | None
+    strict: bool
+    open_password: str | None
+    db: Path | None = None
+    fresh: bool = False
+    wait: float = DEFAULT_WAIT
+    outputs: dict[str, Path | None] = field(default_factory=dict)
+
+    def arguments(self) -> dict[str, Any]:
+        """For the ledger's record of the run: the password only as given or not."""
+        return {
+            "returns": [str(p) for p in self.returns], "schedule": self.schedule_path, "strict": self.strict,
+            "fresh": self.fresh, "open_password": self.open_password is not None, "db": self.db, **self.outputs,
+        }
+
+    def where_findings_are(self) -> str:
+        places = [f"the Issues sheet of {out}" for name, out in self.outputs.items() if name == "out" and out]
+        if self.outputs.get("report"):
+            places.append(f"the JSON report {self.outputs['report']}")
+        if self.db:
+            places.append(f"the ledger {self.db} (its issues view)")
+        if not places:
+            return "the JSON report that --report FILE writes"
+        return ", ".join(places[:-1]) + (" and " if len(places) > 1 else "") + places[-1]
+
+
+def _run_checks(job: Checking) -> tuple[Schedule, Report]:
+    """Check the returns; with a ledger, record the run in it (committed before anything else is written)."""
+    schedule = load_schedule(job.schedule_path)
+    if job.db is None:
+        return schedule, _check(job, schedule, None)
+    with Ledger.open(job.db, job.wait) as ledger, ledger.run(
+        schedule, job.command, job.arguments(), fresh=job.fresh, strict=job.strict,
+    ) as recorder:
+        report = _check(job, schedule, recorder)
+    return schedule, report
+
+
+def _check(job: Checking, schedule: Schedule, recorder: RunRecorder | None) -> Report:
     with _progress(True) as progress:
         task = progress.add_task("Checking returns", total=None, visible=False)
 
         def start(total: int) -> None:
             progress.update(task, total=total, visible=total >= PROGRESS_THRESHOLD, refresh=True)
 
-        report = ingest_returns(
-            list(returns), schedule, strict=strict, open_password=open_password,
-            on_start=start, on_file=lambda _path: progress.update(task, advance=1, refresh=True),
+        return ingest_returns(
+            list(job.returns), schedule, strict=job.strict, open_password=job.open_password,
+            on_start=start, on_file=lambda _path: progress.update(task, advance=1, refresh=True), ledger=recorder,
         )
-    return schedule, report
 
 
-def _finish(report: Report, then: str = "") -> NoReturn:
-    """A line per return and per finding, a one-line summary, and the exit status: 0 all accepted, 1 not."""
-    for line in report.lines():
+def _finish(report: Report, job: Checking, then: str = "") -> NoReturn:
+    """A line per return and per finding (up to a bound), a one-line summary, the files' changes, and the
+    exit status: 0 all accepted, 1 not."""
+    for line in report.lines(rest=job.where_findings_are()):
         click.echo(line)
     click.echo(f"{report.summary()}{then}")
+    if report.files is not None:
+        click.echo(report.files.line())
     sys.exit(report.exit_code)
 
 
@@ -161,6 +208,11 @@ STRICT_OPT = click.option("--strict", is_flag=True, help="Reject returns with wa
 OPEN_PASSWORD_OPT = click.option(
     "--open-password", envvar="XLSCHEDULE_OPEN_PASSWORD", show_envvar=True,
     help="Password to open encrypted returns; they are decrypted in memory only.",
+)
+FRESH_OPT = click.option("--fresh", is_flag=True, help="Read every file again, even those the ledger has judged.")
+WAIT_OPT = click.option(
+    "--wait", type=click.FloatRange(min=0), default=DEFAULT_WAIT, show_default=True, metavar="SECONDS",
+    help="How long to wait for another run that is using the ledger before stopping.",
 )
 REPORT_OPT = click.option(
     "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -177,17 +229,26 @@ REPORT_OPT = click.option(
 @REPORT_OPT
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the Responses table as CSV, for analysts.")
+@click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+    help=f"The ledger that records every run (SQLite). Default: {DEFAULT_LEDGER_NAME} beside --out.",
+)
+@FRESH_OPT
+@WAIT_OPT
 @STRICT_OPT
 @OPEN_PASSWORD_OPT
 @SCHEDULE_OPT
 def ingest(
     returns: tuple[Path, ...], out_path: Path, report_path: Path | None, csv_path: Path | None,
-    strict: bool, open_password: str | None, schedule_path: Path | None,
+    db_path: Path | None, fresh: bool, wait: float, strict: bool, open_password: str | None,
+    schedule_path: Path | None,
 ) -> None:
     """Check completed returns and consolidate the accepted ones into one workbook.
 
     RETURNS are files or folders (every .xlsx inside; Excel's ~$ owner files are skipped).
-    Exit status: 0 all accepted, 1 some rejected (the rest are still consolidated), 2 usage error.
+    Each run is recorded in the ledger, and a file it has already judged is not read again.
+    Exit status: 0 all accepted, 1 some rejected (the rest are still consolidated), 2 usage error or a
+    ledger that cannot be used (newer, damaged, or held by another run).
 
     \b
     Example: xlschedule ingest returns/ --out output/consolidated.xlsx --csv output/responses.csv
@@ -197,36 +258,48 @@ def ingest(
     with reported():
         if out_path == DEFAULT_OUT:
             out_path.parent.mkdir(exist_ok=True)
-        for path, option in ((out_path, "--out"), (report_path, "--report"), (csv_path, "--csv")):
+        db = db_path or default_ledger(out_path)
+        for path, option in ((out_path, "--out"), (report_path, "--report"), (csv_path, "--csv"), (db, "--db")):
             check_writable(path, option)
-        schedule, report = _run_checks(returns, schedule_path, strict, open_password)
+        job = Checking("ingest", returns, schedule_path, strict, open_password, db, fresh, wait,
+                       {"out": out_path, "csv": csv_path, "report": report_path})
+        schedule, report = _run_checks(job)  # the ledger is committed first: the workbook is never ahead of it
         write_outputs(schedule, report, out_path, csv_path, report_path)
-    _finish(report, f" Consolidated into {out_path}")
+    _finish(report, job, f" Consolidated into {out_path}")
 
 
 @main.command()
 @RETURNS_ARG
 @REPORT_OPT
+@click.option(
+    "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="Record the run in this ledger, and take from it what it has already judged. Default: record nothing.",
+)
+@FRESH_OPT
+@WAIT_OPT
 @STRICT_OPT
 @OPEN_PASSWORD_OPT
 @SCHEDULE_OPT
 def validate(
-    returns: tuple[Path, ...], report_path: Path | None, strict: bool, open_password: str | None,
-    schedule_path: Path | None,
+    returns: tuple[Path, ...], report_path: Path | None, db_path: Path | None, fresh: bool, wait: float,
+    strict: bool, open_password: str | None, schedule_path: Path | None,
 ) -> None:
     """Check completed returns without writing a consolidation.
 
-    Same checks and exit status as ingest.
+    Same checks and exit status as ingest. Nothing is recorded unless --db names a ledger.
 
     \b
     Example: xlschedule validate returns/Kent-case-12.xlsx
     """
     with reported():
-        check_writable(report_path, "--report")
-        _schedule, report = _run_checks(returns, schedule_path, strict, open_password)
+        for path, option in ((report_path, "--report"), (db_path, "--db")):
+            check_writable(path, option)
+        job = Checking("validate", returns, schedule_path, strict, open_password, db_path, fresh, wait,
+                       {"report": report_path})
+        _schedule, report = _run_checks(job)
         if report_path:
             report.write_json(report_path)
-    _finish(report)
+    _finish(report, job)
 
 
 @main.command()

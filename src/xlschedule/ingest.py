@@ -12,6 +12,7 @@ from . import checks, layout, parallel
 from .build import build_workbook
 from .codes import Code
 from .errors import ReadError
+from .ledger import RunRecorder, Seen
 from .model import (
     COVER_SHEET,
     META_SHEET,
@@ -217,17 +218,51 @@ def _check_one(checker: _Checker, path: Path) -> Return:
 def check_files(
     files: list[Path], schedule: Schedule, open_password: str | None = None,
     on_file: Callable[[Path], None] | None = None, workers: int | None = None,
+    on_result: Callable[[Path, Return], None] | None = None,
 ) -> list[Return]:
-    """Check every file, on all cores when there are many. Results keep the files' order.
+    """Check every file, on all cores when there are many. Results keep the files' order; `on_result` hears
+    of each as it arrives (before `on_file`), in that order.
 
     A file whose worker process dies (a reader crashing the process, which no finding could catch) is
     rejected as an unexpected error; the other files are checked as usual."""
+
+    def arrived(path: Path, ret: Return) -> None:
+        if on_result:
+            on_result(path, ret)
+        if on_file:
+            on_file(path)
+
     return parallel.run(
         files, _check_one, _Checker, (schedule, open_password),
-        threshold=POOL_THRESHOLD, chunksize=CHUNKSIZE, size=workers,
-        on_result=(lambda path, _ret: on_file(path)) if on_file else None,
+        threshold=POOL_THRESHOLD, chunksize=CHUNKSIZE, size=workers, on_result=arrived,
         on_crash=lambda path: crashed(path, "the reader crashed"),
     )
+
+
+def check_with_ledger(
+    files: list[Path], schedule: Schedule, ledger: RunRecorder, open_password: str | None = None,
+    on_file: Callable[[Path], None] | None = None, workers: int | None = None,
+) -> tuple[list[Return], list[Seen]]:
+    """Check the files the ledger has not judged (bytes, template and tool version), take the others'
+    judgments from it, and record each new judgment as it arrives. Results keep the files' order."""
+    seen = [Seen.of(path) for path in files]
+    results: dict[int, Return] = {}
+    todo: list[int] = []
+    for i, s in enumerate(seen):
+        s.return_id = ledger.judgment(s)
+        if s.return_id is None:
+            todo.append(i)
+        else:
+            results[i] = ledger.cached(s)
+            if on_file:
+                on_file(s.path)
+    by_path = {seen[i].path: i for i in todo}
+    checked = check_files(
+        [seen[i].path for i in todo], schedule, open_password, on_file, workers,
+        on_result=lambda path, ret: ledger.record(seen[by_path[path]], ret),
+    )
+    results.update(zip(todo, checked, strict=True))
+    return [results[i] for i in range(len(seen))], seen
 
 
 def ingest(
@@ -238,14 +273,30 @@ def ingest(
     on_file: Callable[[Path], None] | None = None,
     on_start: Callable[[int], None] | None = None,
     workers: int | None = None,
+    ledger: RunRecorder | None = None,
 ) -> Report:
+    """Check every return under `paths`. With a `ledger`, files it has already judged are not read again,
+    each new judgment is recorded as it arrives, and the run is recorded with the files withdrawn since."""
+    paths = list(paths)
     files, notes = collect(paths)
     if on_start:
         on_start(len(files))
     ensure_safe_xml()
-    returns = check_files(files, schedule, open_password, on_file, workers)
+    if ledger is None:
+        returns = check_files(files, schedule, open_password, on_file, workers)
+    else:
+        returns, seen = check_with_ledger(files, schedule, ledger, open_password, on_file, workers)
     settle_duplicates(returns)
     if strict:
         apply_strict(returns)
     notes += [f"{ret.file}: {note}" for ret in returns for note in ret.notes]
-    return Report(returns=returns, notes=notes)
+    report = Report(returns=returns, notes=notes)
+    if ledger is not None:
+        withdrawn, report.files = ledger.finish(returns, seen, paths)
+        report.returns += withdrawn
+        report.notes += [
+            f"{ret.file}: withdrawn: the ledger last saw it among these returns and it is gone; it is left out "
+            "of the consolidation. Put it back if it was removed by mistake"
+            for ret in withdrawn
+        ]
+    return report

@@ -280,6 +280,7 @@ class ReturnStatus(StrEnum):
     ACCEPTED = "accepted"
     REJECTED = "rejected"
     DUPLICATE = "duplicate"
+    WITHDRAWN = "withdrawn"  # judged in an earlier run, gone from the folder now
 
 
 class Return(BaseModel):
@@ -297,6 +298,19 @@ class Return(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)  # what a client changed that no check depends on
     status: ReturnStatus = ReturnStatus.ACCEPTED
+    #: Set when the responses are no longer held (they are in the ledger): how many, and how many answered.
+    kept_counts: tuple[int, int] | None = None
+
+    def drop_responses(self, answered: int | None = None, count: int | None = None) -> None:
+        """Let go of the responses, keeping their counts (given, or those of the responses held)."""
+        self.kept_counts = (
+            self.answered if answered is None else answered, self.response_count if count is None else count
+        )
+        self.responses = []
+
+    @property
+    def response_count(self) -> int:
+        return self.kept_counts[1] if self.kept_counts is not None else len(self.responses)
 
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity is Severity.ERROR]
@@ -307,6 +321,8 @@ class Return(BaseModel):
     @property
     def answered(self) -> int:
         """Responses with an answer: a score in the scored modes, evidence in narrative."""
+        if self.kept_counts is not None:
+            return self.kept_counts[0]
         if self.mode is Mode.NARRATIVE:
             return sum(1 for r in self.responses if r.evidence)
         return sum(1 for r in self.responses if r.score is not None)

@@ -15,15 +15,37 @@ from .layout import quote_sheet
 from .model import Finding, Return, ReturnStatus, Severity
 from .packager import write_output
 
+#: The console lists at most this many findings; the rest are in the Issues sheet, the JSON and the ledger.
+MAX_FINDINGS_SHOWN = 200
+
 
 @dataclass(frozen=True)
 class Counts:
-    returns: int
+    returns: int  # files in this run (the withdrawn are not)
     accepted: int
     rejected: int
     duplicates: int
     errors: int
     warnings: int
+    withdrawn: int = 0
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """How this run's files differ from what the ledger last saw at their paths."""
+
+    new: int
+    changed: int
+    unchanged: int
+    withdrawn: int
+    read: int
+    from_ledger: int
+
+    def line(self) -> str:
+        return (f"Files: {self.new} new, {self.changed} changed, {self.unchanged} unchanged, {self.withdrawn} "
+                f"withdrawn ({self.read} read, {self.from_ledger} from the ledger).")
+
+
 
 
 @dataclass
@@ -32,6 +54,7 @@ class Report:
 
     returns: list[Return] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # about the run, not a return: skipped owner files
+    files: FileCounts | None = None  # with a ledger: new, changed, unchanged and withdrawn files
 
     @property
     def findings(self) -> list[Finding]:
@@ -43,19 +66,21 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return all(r.status is ReturnStatus.ACCEPTED for r in self.returns)
+        """Every file of the run accepted (a withdrawn file is reported, but is not a fault of this run)."""
+        return all(r.status in (ReturnStatus.ACCEPTED, ReturnStatus.WITHDRAWN) for r in self.returns)
 
     @property
     def counts(self) -> Counts:
         statuses = [r.status for r in self.returns]
         severities = [f.severity for f in self.findings]
         return Counts(
-            returns=len(statuses),
+            returns=len(statuses) - statuses.count(ReturnStatus.WITHDRAWN),
             accepted=statuses.count(ReturnStatus.ACCEPTED),
             rejected=statuses.count(ReturnStatus.REJECTED),
             duplicates=statuses.count(ReturnStatus.DUPLICATE),
             errors=severities.count(Severity.ERROR),
             warnings=severities.count(Severity.WARNING),
+            withdrawn=statuses.count(ReturnStatus.WITHDRAWN),
         )
 
     @property
@@ -68,30 +93,38 @@ class Report:
         return [[getattr(f, name) for name in fields] for f in self.findings]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "ok": self.ok,
             "counts": asdict(self.counts),
+            **({"files": asdict(self.files)} if self.files else {}),
             "notes": self.notes,
             "returns": [
                 {
                     "file": r.file, "sha256": r.sha256, "force": r.force,
                     "mode": r.mode.value if r.mode else None, "return_ref": r.return_ref,
                     "inspector": r.inspector, "date": r.date, "status": r.status.value,
-                    "answered": r.answered, "responses": len(r.responses),
+                    "answered": r.answered, "responses": r.response_count,
                     "findings": [f.model_dump(mode="json") for f in r.findings],
                 }
                 for r in self.returns
             ],
         }
+        return out
 
     def write_json(self, path: Path) -> None:
         write_output(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"))
 
-    def lines(self) -> list[str]:
-        """What the console shows: a line per return, a blank line, a line per finding, the notes."""
+    def lines(self, limit: int = MAX_FINDINGS_SHOWN, rest: str = "the --report JSON") -> list[str]:
+        """What the console shows: a line per return, a blank line, a line per finding (the first `limit`,
+        then a line saying how many more and where they are: `rest`), the notes."""
         out = _aligned([_return_cells(r) for r in self.returns])
-        if self.findings:
-            out += ["", *(finding_line(f) for f in self.findings)]
+        findings = self.findings
+        if findings:
+            out += ["", *(finding_line(f) for f in findings[:limit])]
+        if len(findings) > limit:
+            more = len(findings) - limit
+            out.append(f"... and {more:,} more {'finding' if more == 1 else 'findings'}, not shown here: "
+                       f"every finding is in {rest}.")
         out += [f"note: {printable(note)}" for note in self.notes]
         return out
 
@@ -108,7 +141,7 @@ def _return_cells(r: Return) -> list[str]:
     return [
         printable(r.file), printable(r.force or "-"), printable(r.return_ref or "-"), r.status.value,
         _plural(len(r.errors()), "error"), _plural(len(r.warnings()), "warning"),
-        f"{r.answered}/{len(r.responses)} answered",
+        f"{r.answered}/{r.response_count} answered" if r.status is not ReturnStatus.WITHDRAWN else "not in this run",
     ]
 
 
