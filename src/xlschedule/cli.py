@@ -22,11 +22,12 @@ from rich.progress import (
 from . import __version__
 from .build import build as build_workbooks
 from .build import resolve_forces
-from .errors import UnsafeXmlParser, XlscheduleError
+from .errors import UnsafeXmlParser, UsageError, XlscheduleError
 from .ingest import ingest as ingest_returns
 from .model import Mode, Schedule
 from .packager import check_writable
-from .report import Report
+from .registry import Registry, default_location
+from .report import Report, finding_line
 from .schedule import load_schedule
 
 #: Exit status for a usage error, a bad schedule.toml or an output that cannot be written.
@@ -103,8 +104,14 @@ def main() -> None:
     "--password", envvar="XLSCHEDULE_PASSWORD", show_envvar=True,
     help="Password that protects the sheets and the workbook structure. Stored as a SHA-512 hash.",
 )
+@click.option(
+    "--registry", "registry_path", type=click.Path(file_okay=False, path_type=Path),
+    help="Where to record the blanks issued. Default: output/xlschedule-registry for a build into output "
+         "or a folder below it, else xlschedule-registry inside --out.",
+)
 def build(
-    schedule_path: Path | None, mode: str | None, forces: tuple[str, ...], out_dir: Path, password: str | None
+    schedule_path: Path | None, mode: str | None, forces: tuple[str, ...], out_dir: Path, password: str | None,
+    registry_path: Path | None,
 ) -> None:
     """Build one protected workbook per force.
 
@@ -123,14 +130,28 @@ def build(
             result = build_workbooks(
                 schedule, out_dir, chosen, mode, password,
                 on_built=lambda b: progress.update(task, advance=1, description=f"Building {b.force}", refresh=True),
+                registry=registry_path or default_location(out_dir),
             )
     click.echo(f"{result.summary(schedule)} in {time.perf_counter() - started:.1f}s")
 
 
+def _registry(path: Path | None) -> Registry | None:
+    """The registry given with --registry (which must be one), else the default one if it exists."""
+    if path is None:
+        return Registry.find(default_location())
+    found = Registry.find(path)
+    if found is None:
+        raise UsageError(f"--registry {path}: no registry of issued blanks there (it has no blanks folder); "
+                         "give the xlschedule-registry folder that xlschedule build wrote")
+    return found
+
+
 def _run_checks(
-    returns: tuple[Path, ...], schedule_path: Path | None, strict: bool, open_password: str | None
+    returns: tuple[Path, ...], schedule_path: Path | None, strict: bool, open_password: str | None,
+    registry_path: Path | None = None,
 ) -> tuple[Schedule, Report]:
     schedule = load_schedule(schedule_path)
+    registry = _registry(registry_path)
     with _progress(True) as progress:
         task = progress.add_task("Checking returns", total=None, visible=False)
 
@@ -139,7 +160,7 @@ def _run_checks(
 
         report = ingest_returns(
             list(returns), schedule, strict=strict, open_password=open_password,
-            on_start=start, on_file=lambda _path: progress.update(task, advance=1, refresh=True),
+            on_start=start, on_file=lambda _path: progress.update(task, advance=1, refresh=True), registry=registry,
         )
     return schedule, report
 
@@ -162,6 +183,12 @@ OPEN_PASSWORD_OPT = click.option(
     "--open-password", envvar="XLSCHEDULE_OPEN_PASSWORD", show_envvar=True,
     help="Password to open encrypted returns; they are decrypted in memory only.",
 )
+REGISTRY_OPT = click.option(
+    "--registry", "registry_path", type=click.Path(file_okay=False, path_type=Path), envvar="XLSCHEDULE_REGISTRY",
+    show_envvar=True,
+    help="The registry of issued blanks (the xlschedule-registry folder xlschedule build wrote). "
+         "Default: output/xlschedule-registry, if there is one.",
+)
 REPORT_OPT = click.option(
     "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
     help="Also write every finding as JSON to this file.",
@@ -180,9 +207,10 @@ REPORT_OPT = click.option(
 @STRICT_OPT
 @OPEN_PASSWORD_OPT
 @SCHEDULE_OPT
+@REGISTRY_OPT
 def ingest(
     returns: tuple[Path, ...], out_path: Path, report_path: Path | None, csv_path: Path | None,
-    strict: bool, open_password: str | None, schedule_path: Path | None,
+    strict: bool, open_password: str | None, schedule_path: Path | None, registry_path: Path | None,
 ) -> None:
     """Check completed returns and consolidate the accepted ones into one workbook.
 
@@ -199,7 +227,7 @@ def ingest(
             out_path.parent.mkdir(exist_ok=True)
         for path, option in ((out_path, "--out"), (report_path, "--report"), (csv_path, "--csv")):
             check_writable(path, option)
-        schedule, report = _run_checks(returns, schedule_path, strict, open_password)
+        schedule, report = _run_checks(returns, schedule_path, strict, open_password, registry_path)
         write_outputs(schedule, report, out_path, csv_path, report_path)
     _finish(report, f" Consolidated into {out_path}")
 
@@ -210,9 +238,10 @@ def ingest(
 @STRICT_OPT
 @OPEN_PASSWORD_OPT
 @SCHEDULE_OPT
+@REGISTRY_OPT
 def validate(
     returns: tuple[Path, ...], report_path: Path | None, strict: bool, open_password: str | None,
-    schedule_path: Path | None,
+    schedule_path: Path | None, registry_path: Path | None,
 ) -> None:
     """Check completed returns without writing a consolidation.
 
@@ -223,7 +252,7 @@ def validate(
     """
     with reported():
         check_writable(report_path, "--report")
-        _schedule, report = _run_checks(returns, schedule_path, strict, open_password)
+        _schedule, report = _run_checks(returns, schedule_path, strict, open_password, registry_path)
         if report_path:
             report.write_json(report_path)
     _finish(report)
@@ -246,3 +275,50 @@ def samples(out_dir: Path, schedule_path: Path | None) -> None:
     with reported():
         written = make_samples(load_schedule(schedule_path), out_dir)
     click.echo(f"Wrote {len(written)} sample returns to {out_dir}")
+
+
+@main.command()
+@RETURNS_ARG
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write the upgraded returns into (never the folder they are in).")
+@OPEN_PASSWORD_OPT
+@SCHEDULE_OPT
+@REGISTRY_OPT
+@click.option(
+    "--password", envvar="XLSCHEDULE_PASSWORD", show_envvar=True,
+    help="Password that protects the fresh blanks, as given to xlschedule build.",
+)
+def upgrade(
+    returns: tuple[Path, ...], out_dir: Path, open_password: str | None, schedule_path: Path | None,
+    registry_path: Path | None, password: str | None,
+) -> None:
+    """Carry returns' answers into fresh blanks of the current schedule, for the same force and mode.
+
+    Each return is checked as ingest checks it; its answers (cover, scores, policy fit, evidence and
+    judgments) are typed into a fresh blank, written to --out under the same name. Each line says what
+    carried, what could not (items removed) and what is new to answer. The returns themselves are never
+    changed. Exit status: 0 all upgraded, 1 some could not be, 2 usage error.
+
+    \b
+    Example: xlschedule upgrade returns/Kent-K-001.xlsx --out upgraded
+    """
+    from .upgrade import upgrade as upgrade_returns
+
+    with reported():
+        schedule = load_schedule(schedule_path)
+        registry = _registry(registry_path)
+        done = upgrade_returns(list(returns), schedule, out_dir, registry, password, open_password)
+    for result in done:
+        click.echo(result.line(schedule.schedule.version))
+    findings = [f for result in done for f in result.ret.findings]
+    if findings:
+        click.echo("")
+        for finding in findings:
+            click.echo(finding_line(finding))
+    if registry is None:
+        click.echo("note: no registry of issued blanks was found, so each return was checked against a blank "
+                   "rebuilt from the current schedule; give --registry to upgrade returns of earlier versions")
+    upgraded = sum(1 for r in done if r.ok)
+    click.echo(f"Upgraded {upgraded} of {len(done)} returns to schedule version {schedule.schedule.version} "
+               f"into {out_dir}.")
+    sys.exit(0 if upgraded == len(done) else 1)
