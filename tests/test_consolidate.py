@@ -10,6 +10,7 @@ from unittest import mock
 
 import pytest
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 
 from xlschedule import layout
 from xlschedule.consolidate import (
@@ -150,7 +151,7 @@ def test_responses_is_a_table_of_accepted_returns_only(written_wb, schedule):
     table = table_of(ws, "Responses")
     head = int(table.ref.split(":")[0][1:])
     assert [c.value for c in ws[head]] == list(RESPONSE_COLUMNS)
-    assert table.ref == f"A{head}:J{ws.max_row}"
+    assert table.ref == f"A{head}:{get_column_letter(len(RESPONSE_COLUMNS))}{ws.max_row}"
     assert table.tableStyleInfo.showRowStripes
     assert ws.freeze_panes == f"A{head + 1}"
     rows = rows_of(ws)

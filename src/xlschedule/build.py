@@ -24,6 +24,8 @@ from .errors import OutputError, ScheduleError, UsageError
 from .model import COVER_SHEET, META_SHEET, Mode, Schedule, Section, safe_filename
 from .packager import stamp, workbook_bytes, write_atomic
 from .protection import PasswordHash, hash_password
+from .registry import Registry, workbook_fingerprint
+from .schedule import check_history
 from .styles import (
     BAND_FILL,
     BODY,
@@ -789,23 +791,33 @@ def build(
     mode: Mode | str | None = None,
     password: str | None = None,
     on_built: Callable[[Built], None] | None = None,
+    registry: Path | None = None,
 ) -> BuildResult:
-    """Build a workbook per force into `out_dir`, in force order.
+    """Build a workbook per force into `out_dir`, in force order, and record what was issued.
 
     `forces` are matched to the schedule's names ignoring case (default: every force); `mode` defaults
-    to the schedule's default_mode. Raises UsageError for an unknown force or mode, OutputError when
-    the folder or a file cannot be written."""
+    to the schedule's default_mode. With `registry` (a folder; `xlschedule build` gives
+    registry.default_location(out_dir)), the blank and each force's content fingerprint are recorded
+    there, with the schedule, for ingest to judge the returns by; a schedule that drops a ref an earlier
+    recorded version had, without declaring it in [changes], is refused first. Raises UsageError for
+    an unknown force or mode, ScheduleError for such a schedule, OutputError when the folder or a file
+    cannot be written."""
     try:
         the_mode = Mode(mode) if mode else schedule.schedule.default_mode
     except ValueError:
         raise UsageError(f"mode {mode!r} is not one of {', '.join(m.value for m in Mode)}") from None
     chosen = resolve_forces(schedule, forces)
     paths = output_paths(chosen, out_dir)
+    issued = Registry(registry) if registry is not None else None
+    if issued is not None:
+        check_history(schedule, issued.schedules())
     _output_folder(out_dir)
     pw = hash_password(password) if password else None  # once: 100,000 SHA-512 rounds are slow
     result = BuildResult(mode=the_mode, out_dir=out_dir, protected=pw is not None)
+    fingerprints: dict[str, str] = {}
 
-    def record(force: str, _done: str) -> None:
+    def record(force: str, fingerprint: str) -> None:
+        fingerprints[force] = fingerprint
         result.workbooks.append(Built(force, paths[force]))
         if on_built:
             on_built(result.workbooks[-1])
@@ -814,6 +826,8 @@ def build(
         [(force, paths[force]) for force in chosen], _build_one, _Builder, (schedule, the_mode, pw),
         threshold=POOL_THRESHOLD, chunksize=2, on_result=lambda item, done: record(item[0], done),
     )
+    if issued is not None and chosen:
+        issued.record(schedule, the_mode, paths[chosen[0]].read_bytes(), fingerprints)
     return result
 
 
@@ -826,10 +840,12 @@ class _Builder:
 
 
 def _build_one(builder: _Builder, job: tuple[str, Path]) -> str:
+    """Write one force's workbook; its content fingerprint is what the registry records for it."""
     force, path = job
-    data = workbook_bytes(name_force(builder.blank, builder.schedule, force))
+    wb = name_force(builder.blank, builder.schedule, force)
+    data = workbook_bytes(wb)
     try:
         write_atomic(path, data)
     except OSError as exc:
         raise OutputError(f"{path}: cannot write the workbook ({exc.strerror or exc})") from None
-    return force
+    return workbook_fingerprint(wb)

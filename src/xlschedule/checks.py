@@ -13,8 +13,9 @@ from openpyxl.formula.tokenizer import Token, Tokenizer, TokenizerError
 
 from . import layout
 from .codes import Code
-from .model import COVER_SHEET, META_SHEET, Finding, Mode, Response, Schedule, Section
+from .model import COVER_SHEET, META_SHEET, Finding, Mode, Response, Schedule
 from .read import CellValue, SheetSnapshot, WorkbookSnapshot, as_text
+from .registry import Form, FormRow
 
 #: Keep a return's report readable: past this many locked-cell findings on one sheet, say "and N more".
 MAX_CELL_FINDINGS = 10
@@ -33,7 +34,10 @@ def describe(value: object) -> str:
 
 
 def check_meta(file: str, snap: WorkbookSnapshot, schedule: Schedule) -> Iterator[Finding]:
-    """The hidden sheet must say this is an xlschedule return of this schedule, for a known force."""
+    """The hidden sheet must say this is an xlschedule return, in a known mode, for a force of the schedule.
+
+    Which blank it was built from, and whether the rest of what the metadata claims is true, is settled
+    against the registry of issued blanks (ingest.Templates)."""
     meta = snap.meta()
     if meta is None:
         yield Code.NOT_XLSCHEDULE.finding(file, detail=f"it has no hidden '{META_SHEET}' sheet")
@@ -41,22 +45,11 @@ def check_meta(file: str, snap: WorkbookSnapshot, schedule: Schedule) -> Iterato
     if meta.get("format") != layout.META_FORMAT:
         yield Code.NOT_XLSCHEDULE.finding(file, sheet=META_SHEET, detail="its hidden sheet is not xlschedule's")
         return
-    info = schedule.schedule
-    if (meta.get("schedule_id"), meta.get("schedule_version"), meta.get("schedule_fingerprint")) != (
-        info.id, info.version, schedule.fingerprint
-    ):
-        built = f"{meta.get('schedule_id')} version {meta.get('schedule_version')}"
-        if meta.get("schedule_version") == info.version and meta.get("schedule_id") == info.id:
-            built += " (but with different content)"
-        yield Code.OTHER_SCHEDULE_VERSION.finding(
-            file, sheet=META_SHEET, built=built, current=f"{info.id} version {info.version}",
-            force=meta.get("force") or "your force",
-        )
+    if meta.get("mode") not in {m.value for m in Mode}:
+        yield Code.NOT_XLSCHEDULE.finding(file, sheet=META_SHEET, detail=f"unknown mode {meta.get('mode')!r}")
         return
     if meta.get("force") not in schedule.forces.names:
         yield Code.UNKNOWN_FORCE.finding(file, sheet=META_SHEET, force=meta.get("force"))
-    if meta.get("mode") not in {m.value for m in Mode}:
-        yield Code.NOT_XLSCHEDULE.finding(file, sheet=META_SHEET, detail=f"unknown mode {meta.get('mode')!r}")
 
 
 def client_notes(snap: WorkbookSnapshot) -> list[str]:
@@ -84,21 +77,25 @@ def check_sheets(file: str, snap: WorkbookSnapshot, template: Template, force: s
             yield Code.SHEET_ADDED.finding(file, sheet=name, force=force)
 
 
-def check_rows(file: str, sheet: SheetSnapshot, section: Section, mode: Mode, force: str) -> Iterator[Finding]:
-    """Item refs in the ref column must sit on their rows; if not, rows were inserted or deleted."""
-    col = layout.columns(mode).ref
+def check_rows(file: str, sheet: SheetSnapshot, rows: list[FormRow], force: str) -> Iterator[Finding]:
+    """Item refs must sit in their blank's cells; if not, rows were inserted or deleted."""
+    items = [row for row in rows if row.is_item]
+    if not items:
+        return
+    col = items[0].ref_cell.rstrip("0123456789")
     found_at = {
-        as_text(cv.value): coord for coord, cv in sheet.cells.items() if coord[0] == col and coord[1:].isdigit()
+        as_text(cv.value): coord for coord, cv in sheet.cells.items()
+        if coord.rstrip("0123456789") == col and coord[len(col):].isdigit()
     }
-    for i, item in enumerate(section.items):
-        expected = layout.item_row(i)
-        cell = sheet.cells.get(f"{col}{expected}")
-        if cell is not None and as_text(cell.value) == item.ref:
+    for row in items:
+        cell = sheet.cells.get(row.ref_cell)
+        if cell is not None and as_text(cell.value) == row.ref:
             continue
-        where = found_at.get(item.ref)
-        found = f"it is on row {where[1:]}" if where else "it is not found"
+        where = found_at.get(row.ref)
+        found = f"it is on row {where[len(col):]}" if where else "it is not found"
+        expected = row.ref_cell[len(col):]
         yield Code.ROWS_INSERTED_OR_DELETED.finding(
-            file, sheet=sheet.name, cell=f"{col}{expected}", ref=item.ref, expected=expected, found=found, force=force
+            file, sheet=sheet.name, cell=row.ref_cell, ref=row.ref, expected=expected, found=found, force=force
         )
         return
 
@@ -143,9 +140,11 @@ def _range_key(ref: str) -> str:
 
 
 def check_locked(
-    file: str, sheet: SheetSnapshot, expected: dict[str, CellValue], inputs: set[str], force: str
+    file: str, sheet: SheetSnapshot, expected: dict[str, CellValue], inputs: set[str], force: str,
+    force_cell: str | None = None,
 ) -> Iterator[Finding]:
     """Every cell outside the inputs must read as in the blank: nothing changed, nothing added."""
+    force_cell = force_cell or layout.cover_cell("force")
     problems: list[tuple[str, str]] = []
     for coord, want in expected.items():
         got = sheet.cells.get(coord)
@@ -155,7 +154,7 @@ def check_locked(
         problems.append((coord, "something was typed into it"))
     problems.sort(key=lambda p: _cell_order(p[0]))
     for coord, how in problems[:MAX_CELL_FINDINGS]:
-        is_force = (sheet.name, coord) == (COVER_SHEET, layout.cover_cell("force"))
+        is_force = (sheet.name, coord) == (COVER_SHEET, force_cell)
         code = Code.FORCE_CHANGED if is_force else Code.LOCKED_CELL_CHANGED
         yield code.finding(file, sheet=sheet.name, cell=coord, how=how, force=force)
     if len(problems) > MAX_CELL_FINDINGS:
@@ -201,30 +200,30 @@ def normalise_option(value: object, options: list[str]) -> str | None:
 
 
 def read_responses(
-    file: str, snap: WorkbookSnapshot, schedule: Schedule, mode: Mode
+    file: str, snap: WorkbookSnapshot, schedule: Schedule, form: Form
 ) -> tuple[list[Response], list[Finding]]:
-    """Every item and judgment's answers, normalised; invalid scores and typed formulas as findings."""
+    """Every item and judgment's answers, read where the return's blank put them and normalised against
+    the options of the return's schedule version; invalid scores and typed formulas as findings."""
     responses: list[Response] = []
     findings: list[Finding] = []
-    score_options = schedule.options(mode)
+    score_options = schedule.options(form.mode)
     policy_options = schedule.policy_fit_options()
-    for section in schedule.sections:
-        sheet = snap.sheets.get(section.sheet)
+    for row in form.rows:
+        sheet = snap.sheets.get(row.sheet)
         if sheet is None:
             continue
-        for row in layout.answer_rows(section, mode):
-            response = Response(
-                section=row.section, ref=row.ref, sheet=row.sheet,
-                score_cell=row.score, policy_cell=row.policy, evidence_cell=row.evidence,
+        response = Response(
+            section=row.section, ref=row.ref, sheet=row.sheet,
+            score_cell=row.score, policy_cell=row.policy, evidence_cell=row.evidence,
+        )
+        if row.score:
+            response.score = _option(file, sheet, row.score, score_options, row.ref, Code.INVALID_SCORE, findings)
+        if row.policy:
+            response.policy = _option(
+                file, sheet, row.policy, policy_options, row.ref, Code.INVALID_POLICY_FIT, findings
             )
-            if row.score:
-                response.score = _option(file, sheet, row.score, score_options, row.ref, Code.INVALID_SCORE, findings)
-            if row.policy:
-                response.policy = _option(
-                    file, sheet, row.policy, policy_options, row.ref, Code.INVALID_POLICY_FIT, findings
-                )
-            response.evidence = _evidence(file, sheet, row.evidence, findings)
-            responses.append(response)
+        response.evidence = _evidence(file, sheet, row.evidence, findings)
+        responses.append(response)
     return responses, findings
 
 
@@ -266,30 +265,33 @@ def _option(
     return option
 
 
-def read_cover(file: str, snap: WorkbookSnapshot) -> tuple[dict[str, str | None], list[Finding]]:
-    """Return reference, inspector and date from the cover, with warnings where they are missing."""
+def read_cover(
+    file: str, snap: WorkbookSnapshot, cover_cells: dict[str, str] | None = None
+) -> tuple[dict[str, str | None], list[Finding]]:
+    """Return reference, inspector and date from the cover, with warnings where they are missing.
+    `cover_cells` says where the return's blank put them (default: today's layout)."""
+    where = cover_cells or {name: layout.cover_cell(name) for name in layout.COVER_INPUTS}
     cover = snap.sheets.get(COVER_SHEET)
     cells = cover.cells if cover else {}
     found: dict[str, str | None] = {}
     findings: list[Finding] = []
     for name in layout.COVER_INPUTS:
-        cv = cells.get(layout.cover_cell(name))
+        cv = cells.get(where[name])
         text = as_text(cv.value).strip() if cv is not None else ""
         found[name] = text or None
-    found["date"], date_findings = _cover_date(file, cells.get(layout.cover_cell("date")), snap.date1904)
+    found["date"], date_findings = _cover_date(file, cells.get(where["date"]), snap.date1904, where["date"])
     findings.extend(date_findings)
     for name, code in (("return_ref", Code.MISSING_RETURN_REFERENCE), ("inspector", Code.MISSING_INSPECTOR)):
         if not found[name]:
-            findings.append(code.finding(file, sheet=COVER_SHEET, cell=layout.cover_cell(name)))
+            findings.append(code.finding(file, sheet=COVER_SHEET, cell=where[name]))
     return found, findings
 
 
-def _cover_date(file: str, cell: CellValue | None, date1904: bool) -> tuple[str | None, list[Finding]]:
+def _cover_date(file: str, cell: CellValue | None, date1904: bool, where: str) -> tuple[str | None, list[Finding]]:
     """The date of audit and its findings. A formula gives the date it showed when last saved; =TODAY()
     is noted, since it gives a new date every time the file is opened."""
     if cell is None:
         return None, []
-    where = layout.cover_cell("date")
     parsed = parse_cover_date(cell.cached if cell.is_formula else cell.value, date1904)
     if parsed is None:
         return as_text(cell.value), [Code.DATE_NOT_RECOGNISED.finding(file, sheet=COVER_SHEET, cell=where)]

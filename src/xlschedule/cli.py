@@ -23,14 +23,15 @@ from rich.progress import (
 from . import __version__
 from .build import build as build_workbooks
 from .build import resolve_forces
-from .errors import UnsafeXmlParser, XlscheduleError
+from .errors import UnsafeXmlParser, UsageError, XlscheduleError
 from .ingest import ingest as ingest_returns
 from .ledger import DEFAULT_NAME as DEFAULT_LEDGER_NAME
 from .ledger import DEFAULT_WAIT, Ledger, RunRecorder
 from .ledger import default_path as default_ledger
 from .model import Mode, Schedule
 from .packager import check_writable
-from .report import Report
+from .registry import Registry, default_location
+from .report import Report, finding_line
 from .schedule import load_schedule
 
 #: Exit status for a usage error, a bad schedule.toml or an output that cannot be written.
@@ -107,8 +108,14 @@ def main() -> None:
     "--password", envvar="XLSCHEDULE_PASSWORD", show_envvar=True,
     help="Password that protects the sheets and the workbook structure. Stored as a SHA-512 hash.",
 )
+@click.option(
+    "--registry", "registry_path", type=click.Path(file_okay=False, path_type=Path),
+    help="Where to record the blanks issued. Default: output/xlschedule-registry for a build into output "
+         "or a folder below it, else xlschedule-registry inside --out.",
+)
 def build(
-    schedule_path: Path | None, mode: str | None, forces: tuple[str, ...], out_dir: Path, password: str | None
+    schedule_path: Path | None, mode: str | None, forces: tuple[str, ...], out_dir: Path, password: str | None,
+    registry_path: Path | None,
 ) -> None:
     """Build one protected workbook per force.
 
@@ -127,8 +134,20 @@ def build(
             result = build_workbooks(
                 schedule, out_dir, chosen, mode, password,
                 on_built=lambda b: progress.update(task, advance=1, description=f"Building {b.force}", refresh=True),
+                registry=registry_path or default_location(out_dir),
             )
     click.echo(f"{result.summary(schedule)} in {time.perf_counter() - started:.1f}s")
+
+
+def _registry(path: Path | None) -> Registry | None:
+    """The registry given with --registry (which must be one), else the default one if it exists."""
+    if path is None:
+        return Registry.find(default_location())
+    found = Registry.find(path)
+    if found is None:
+        raise UsageError(f"--registry {path}: no registry of issued blanks there (it has no blanks folder); "
+                         "give the xlschedule-registry folder that xlschedule build wrote")
+    return found
 
 
 @dataclass
@@ -143,13 +162,15 @@ class Checking:
     db: Path | None = None
     fresh: bool = False
     wait: float = DEFAULT_WAIT
+    registry_path: Path | None = None
     outputs: dict[str, Path | None] = field(default_factory=dict)
 
     def arguments(self) -> dict[str, Any]:
         """For the ledger's record of the run: the password only as given or not."""
         return {
             "returns": [str(p) for p in self.returns], "schedule": self.schedule_path, "strict": self.strict,
-            "fresh": self.fresh, "open_password": self.open_password is not None, "db": self.db, **self.outputs,
+            "fresh": self.fresh, "open_password": self.open_password is not None, "db": self.db,
+            "registry": self.registry_path, **self.outputs,
         }
 
     def where_findings_are(self) -> str:
@@ -166,16 +187,17 @@ class Checking:
 def _run_checks(job: Checking) -> tuple[Schedule, Report]:
     """Check the returns; with a ledger, record the run in it (committed before anything else is written)."""
     schedule = load_schedule(job.schedule_path)
+    registry = _registry(job.registry_path)
     if job.db is None:
-        return schedule, _check(job, schedule, None)
+        return schedule, _check(job, schedule, None, registry)
     with Ledger.open(job.db, job.wait) as ledger, ledger.run(
         schedule, job.command, job.arguments(), fresh=job.fresh, strict=job.strict,
     ) as recorder:
-        report = _check(job, schedule, recorder)
+        report = _check(job, schedule, recorder, registry)
     return schedule, report
 
 
-def _check(job: Checking, schedule: Schedule, recorder: RunRecorder | None) -> Report:
+def _check(job: Checking, schedule: Schedule, recorder: RunRecorder | None, registry: Registry | None) -> Report:
     with _progress(True) as progress:
         task = progress.add_task("Checking returns", total=None, visible=False)
 
@@ -185,6 +207,7 @@ def _check(job: Checking, schedule: Schedule, recorder: RunRecorder | None) -> R
         return ingest_returns(
             list(job.returns), schedule, strict=job.strict, open_password=job.open_password,
             on_start=start, on_file=lambda _path: progress.update(task, advance=1, refresh=True), ledger=recorder,
+            registry=registry,
         )
 
 
@@ -214,6 +237,12 @@ WAIT_OPT = click.option(
     "--wait", type=click.FloatRange(min=0), default=DEFAULT_WAIT, show_default=True, metavar="SECONDS",
     help="How long to wait for another run that is using the ledger before stopping.",
 )
+REGISTRY_OPT = click.option(
+    "--registry", "registry_path", type=click.Path(file_okay=False, path_type=Path), envvar="XLSCHEDULE_REGISTRY",
+    show_envvar=True,
+    help="The registry of issued blanks (the xlschedule-registry folder xlschedule build wrote). "
+         "Default: output/xlschedule-registry, if there is one.",
+)
 REPORT_OPT = click.option(
     "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
     help="Also write every finding as JSON to this file.",
@@ -238,10 +267,11 @@ REPORT_OPT = click.option(
 @STRICT_OPT
 @OPEN_PASSWORD_OPT
 @SCHEDULE_OPT
+@REGISTRY_OPT
 def ingest(
     returns: tuple[Path, ...], out_path: Path, report_path: Path | None, csv_path: Path | None,
     db_path: Path | None, fresh: bool, wait: float, strict: bool, open_password: str | None,
-    schedule_path: Path | None,
+    schedule_path: Path | None, registry_path: Path | None,
 ) -> None:
     """Check completed returns and consolidate the accepted ones into one workbook.
 
@@ -262,6 +292,7 @@ def ingest(
         for path, option in ((out_path, "--out"), (report_path, "--report"), (csv_path, "--csv"), (db, "--db")):
             check_writable(path, option)
         job = Checking("ingest", returns, schedule_path, strict, open_password, db, fresh, wait,
+                       registry_path,
                        {"out": out_path, "csv": csv_path, "report": report_path})
         schedule, report = _run_checks(job)  # the ledger is committed first: the workbook is never ahead of it
         write_outputs(schedule, report, out_path, csv_path, report_path)
@@ -280,9 +311,10 @@ def ingest(
 @STRICT_OPT
 @OPEN_PASSWORD_OPT
 @SCHEDULE_OPT
+@REGISTRY_OPT
 def validate(
     returns: tuple[Path, ...], report_path: Path | None, db_path: Path | None, fresh: bool, wait: float,
-    strict: bool, open_password: str | None, schedule_path: Path | None,
+    strict: bool, open_password: str | None, schedule_path: Path | None, registry_path: Path | None,
 ) -> None:
     """Check completed returns without writing a consolidation.
 
@@ -295,6 +327,7 @@ def validate(
         for path, option in ((report_path, "--report"), (db_path, "--db")):
             check_writable(path, option)
         job = Checking("validate", returns, schedule_path, strict, open_password, db_path, fresh, wait,
+                       registry_path,
                        {"report": report_path})
         _schedule, report = _run_checks(job)
         if report_path:
@@ -319,3 +352,50 @@ def samples(out_dir: Path, schedule_path: Path | None) -> None:
     with reported():
         written = make_samples(load_schedule(schedule_path), out_dir)
     click.echo(f"Wrote {len(written)} sample returns to {out_dir}")
+
+
+@main.command()
+@RETURNS_ARG
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write the upgraded returns into (never the folder they are in).")
+@OPEN_PASSWORD_OPT
+@SCHEDULE_OPT
+@REGISTRY_OPT
+@click.option(
+    "--password", envvar="XLSCHEDULE_PASSWORD", show_envvar=True,
+    help="Password that protects the fresh blanks, as given to xlschedule build.",
+)
+def upgrade(
+    returns: tuple[Path, ...], out_dir: Path, open_password: str | None, schedule_path: Path | None,
+    registry_path: Path | None, password: str | None,
+) -> None:
+    """Carry returns' answers into fresh blanks of the current schedule, for the same force and mode.
+
+    Each return is checked as ingest checks it; its answers (cover, scores, policy fit, evidence and
+    judgments) are typed into a fresh blank, written to --out under the same name. Each line says what
+    carried, what could not (items removed) and what is new to answer. The returns themselves are never
+    changed. Exit status: 0 all upgraded, 1 some could not be, 2 usage error.
+
+    \b
+    Example: xlschedule upgrade returns/Kent-K-001.xlsx --out upgraded
+    """
+    from .upgrade import upgrade as upgrade_returns
+
+    with reported():
+        schedule = load_schedule(schedule_path)
+        registry = _registry(registry_path)
+        done = upgrade_returns(list(returns), schedule, out_dir, registry, password, open_password)
+    for result in done:
+        click.echo(result.line(schedule.schedule.version))
+    findings = [f for result in done for f in result.ret.findings]
+    if findings:
+        click.echo("")
+        for finding in findings:
+            click.echo(finding_line(finding))
+    if registry is None:
+        click.echo("note: no registry of issued blanks was found, so each return was checked against a blank "
+                   "rebuilt from the current schedule; give --registry to upgrade returns of earlier versions")
+    upgraded = sum(1 for r in done if r.ok)
+    click.echo(f"Upgraded {upgraded} of {len(done)} returns to schedule version {schedule.schedule.version} "
+               f"into {out_dir}.")
+    sys.exit(0 if upgraded == len(done) else 1)

@@ -80,8 +80,15 @@ class Code(Enum):
     )
     OTHER_SCHEDULE_VERSION = (
         E,
-        "Built from schedule {built}; this run checks schedule {current}. Copy the answers into the current blank"
-        " for {force}.",
+        "Built from schedule {built}; this run knows {known}. If that version was issued from another "
+        "registry, ingest with --registry pointing at it; otherwise copy the answers into the current blank "
+        "for {force}.",
+    )
+    UNKNOWN_TEMPLATE = (
+        E,
+        "Its metadata names a blank that {where} has no record of ({detail}), so it cannot be checked. If it "
+        "was built elsewhere or by another release of xlschedule, ingest with --registry pointing at the "
+        "registry of the build that issued it; otherwise copy the answers into the current blank for {force}.",
     )
     UNKNOWN_FORCE = (
         E,

@@ -48,8 +48,9 @@ __all__ = ["RESPONSE_COLUMNS", "consolidation_workbook", "excel_text", "write_co
 
 RESPONSE_COLUMNS = (
     "Force", "Return", "Section", "Ref", "Item", "Score", "Policy fit", "Evidence", "Source file", "Cell",
+    "Schedule version", "Release", "Item status", "Wording answered",
 )
-RESPONSE_WIDTHS = (16, 12, 20, 7, 45, 8, 9, 70, 28, 7)
+RESPONSE_WIDTHS = (16, 12, 20, 7, 45, 8, 9, 70, 28, 7, 10, 9, 10, 10)
 #: Columns of the Responses table that wrap: the item, the evidence and the source file.
 RESPONSE_WRAPPED = ("Section", "Item", "Evidence", "Source file")
 
@@ -71,10 +72,14 @@ class ResponseRow:
     evidence: str | None
     file: str
     cell: str | None
+    version: str | None = None
+    release: str | None = None
+    status: str = ""
+    worded_as: str | None = None
 
     def values(self) -> list[Any]:
         return [self.force, self.return_ref, self.section, self.ref, self.item, self.score, self.policy,
-                self.evidence, self.file, self.cell]
+                self.evidence, self.file, self.cell, self.version, self.release, self.status, self.worded_as]
 
 
 def response_rows(run: Run) -> list[ResponseRow]:
@@ -93,12 +98,16 @@ def response_row(run: Run, ret: Return, answer: Response) -> ResponseRow:
         return_ref=ret.return_ref,
         section=section.label if section else answer.section,
         ref=answer.ref,
-        item=run.item_text(answer.ref),
+        item=run.item_text(answer.ref) or answer.asked or "",
         score=score_cell_value(answer.score),
         policy=answer.policy,
         evidence=answer.evidence,
         file=ret.file,
-        cell=answer.score_cell or answer.evidence_cell,
+        cell=answer.score_cell or answer.evidence_cell or None,
+        version=answer.schedule_version,
+        release=answer.release,
+        status=answer.status.value,
+        worded_as=answer.worded_as,
     )
 
 
@@ -113,7 +122,8 @@ def write_responses(ws: Worksheet, rows: list[ResponseRow], frame: Frame, na: st
         f"One row per judgment and item. A blank Score or Policy fit was not answered; {na} is not applicable.",
     ])
     header(ws, head, RESPONSE_COLUMNS, RESPONSE_WIDTHS)
-    widths = dict(zip(RESPONSE_COLUMNS, (ws.column_dimensions[chr(65 + i)].width for i in range(10)), strict=True))
+    widths = dict(zip(RESPONSE_COLUMNS, (ws.column_dimensions[chr(65 + i)].width for i in range(len(RESPONSE_COLUMNS))),
+                      strict=True))
     wrapped = [RESPONSE_COLUMNS.index(name) for name in RESPONSE_WRAPPED]
     lines = functools.lru_cache(maxsize=None)(word_lines)  # items, sections and files repeat for every return
     for r, row in enumerate(rows, start=head + 1):

@@ -8,29 +8,31 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from . import checks, layout, parallel
-from .build import build_workbook
+from openpyxl import Workbook
+
+from . import __version__, checks, layout, parallel
+from .build import _build_blank, name_force
 from .codes import Code
 from .errors import ReadError
 from .ledger import RunRecorder, Seen
 from .model import (
-    COVER_SHEET,
     META_SHEET,
     Finding,
     Mode,
     Return,
     ReturnStatus,
     Schedule,
+    carry_responses,
 )
 from .packager import workbook_bytes
 from .read import (
-    CellValue,
     WorkbookSnapshot,
     ensure_safe_xml,
-    parse_sheets,
     read_workbook,
 )
+from .registry import Blank, Form, FormRow, Registry, locked_cells, plausible_release, workbook_fingerprint
 from .report import Report
+from .schedule import check_history
 
 OWNER_FILE_PREFIX = "~$"
 #: Taken from folders. Anything that looks like a spreadsheet is read, so that a return saved in the
@@ -56,48 +58,126 @@ def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
 
 
 class Templates:
-    """The blanks, rebuilt and read back through the same reader as the returns, as the values of
-    every locked cell per sheet. One build per schedule and mode, kept for the life of the process:
-    blanks differ between forces only in the cover's force cell."""
+    """The blanks returns are judged against, as the values of every locked cell per sheet.
 
-    def __init__(self, schedule: Schedule) -> None:
+    With a registry, each return is judged against the blank its metadata's content fingerprint names, as
+    issued (of whatever schedule version, layout and release), once the registry confirms every other
+    value the metadata claims. Without one, or for a blank of today's schedule built elsewhere, the
+    blank is rebuilt from today's schedule, and used only if its fingerprint is the one the return
+    records. One build or read per blank, kept for the life of the process."""
+
+    def __init__(self, schedule: Schedule, registry: Registry | None = None) -> None:
         self.schedule = schedule
-        self._inputs: dict[Mode, dict[str, set[str]]] = {}
+        self.registry = registry
 
     def inputs(self, mode: Mode) -> dict[str, set[str]]:
-        """The unlocked cells of each sheet in this mode."""
-        if mode not in self._inputs:
-            by_sheet: dict[str, set[str]] = {}
-            for cell in layout.input_cells(self.schedule, mode):
-                by_sheet.setdefault(cell.sheet, set()).add(cell.cell)
-            self._inputs[mode] = by_sheet
-        return self._inputs[mode]
+        """The unlocked cells of each sheet of today's blank in this mode."""
+        return self.rebuilt(mode).form.inputs()
+
+    def rebuilt(self, mode: Mode) -> Blank:
+        """Today's blank in this mode, built from the current schedule."""
+        key = (self.schedule.fingerprint, mode)
+        if key not in _REBUILT:
+            wb = _build_blank(self.schedule, mode, None)
+            data = workbook_bytes(name_force(wb, self.schedule, self.schedule.forces.names[0]))
+            form = Form.of(self.schedule, mode)
+            _REBUILT[key] = Blank(
+                id="rebuilt", schedule=self.schedule, form=form, layout_version=str(layout.LAYOUT_VERSION),
+                releases=[__version__], forces={}, data=data, template=locked_cells(data, form), rebuilt=True,
+            )
+            _OPENPYXL_BLANKS[key] = wb
+        return _REBUILT[key]
+
+    def rebuilt_fingerprint(self, mode: Mode, force: str) -> str:
+        """The content fingerprint of today's blank for `force`."""
+        key = (self.schedule.fingerprint, mode, force)
+        if key not in _REBUILT_FINGERPRINTS:
+            self.rebuilt(mode)
+            wb = name_force(_OPENPYXL_BLANKS[(self.schedule.fingerprint, mode)], self.schedule, force)
+            _REBUILT_FINGERPRINTS[key] = workbook_fingerprint(wb)
+        return _REBUILT_FINGERPRINTS[key]
 
     def get(self, force: str, mode: Mode) -> checks.Template:
-        key = (self.schedule.fingerprint, mode)
-        if key not in _LOCKED_CELLS:
-            blank = workbook_bytes(build_workbook(self.schedule, self.schedule.forces.names[0], mode))
-            inputs = self.inputs(mode)
-            _LOCKED_CELLS[key] = {
-                name: {c: v for c, v in sheet.cells.items() if c not in inputs.get(name, set())}
-                for name, sheet in parse_sheets(blank).items()
-                if name != META_SHEET
-            }
-        template = dict(_LOCKED_CELLS[key])
-        template[COVER_SHEET] = {**template[COVER_SHEET], layout.cover_cell("force"): CellValue(force)}
-        return template
+        """Today's blank's locked cells for `force` (what a return of the current version is compared to)."""
+        return self.rebuilt(mode).locked(force)
+
+    def resolve(self, file: str, meta: dict[str, str]) -> tuple[Blank | None, list[Finding]]:
+        """The blank a return's metadata names, confirmed; or the findings that say why there is none."""
+        force, mode = meta["force"], Mode(meta["mode"])
+        fingerprint = meta.get("content_fingerprint") or ""
+        if self.registry is not None:
+            hit = self.registry.by_fingerprint(fingerprint)
+            if hit is not None:
+                blank, issued_to = hit
+                wrong = blank.disagreement(meta, issued_to)
+                if wrong is None:
+                    return blank, []
+                return None, [self._unknown(file, meta, wrong)]
+        info = self.schedule.schedule
+        claimed = (meta.get("schedule_id"), meta.get("schedule_version"), meta.get("schedule_fingerprint"))
+        if claimed != (info.id, info.version, self.schedule.fingerprint):
+            if self.registry is not None and self.registry.knows_schedule(meta.get("schedule_fingerprint") or ""):
+                return None, [self._unknown(file, meta, "no blank issued from its schedule version has its "
+                                                        "content fingerprint")]
+            return None, [self._other_version(file, meta)]
+        problem = self._rebuild_problem(meta, force, mode, fingerprint)
+        if problem:
+            return None, [self._unknown(file, meta, problem)]
+        return self.rebuilt(mode), []
+
+    def _rebuild_problem(self, meta: dict[str, str], force: str, mode: Mode, fingerprint: str) -> str | None:
+        """Why today's blank is not the one a return of today's schedule was built from, or None if it is."""
+        if meta.get("layout_version") != str(layout.LAYOUT_VERSION):
+            return f"it was built with layout {meta.get('layout_version')!r}, this release has {layout.LAYOUT_VERSION}"
+        if not plausible_release(meta.get("tool_version")):
+            return f"its tool_version {meta.get('tool_version')!r} is not a release of xlschedule"
+        if fingerprint != self.rebuilt_fingerprint(mode, force):
+            return "its content fingerprint is not that of the blank this release builds from the schedule"
+        return None
+
+    def _where(self) -> str:
+        return (f"the registry of issued blanks ({self.registry.root})" if self.registry is not None
+                else "this run (no registry of issued blanks was found)")
+
+    def _unknown(self, file: str, meta: dict[str, str], detail: str) -> Finding:
+        return Code.UNKNOWN_TEMPLATE.finding(
+            file, sheet=META_SHEET, where=self._where(), detail=detail, force=meta.get("force") or "your force"
+        )
+
+    def _other_version(self, file: str, meta: dict[str, str]) -> Finding:
+        info = self.schedule.schedule
+        built = f"{meta.get('schedule_id')} version {meta.get('schedule_version')}"
+        if meta.get("schedule_version") == info.version and meta.get("schedule_id") == info.id:
+            built += " (but with different content)"
+        versions = self.registry.versions(info.id) if self.registry is not None else []
+        current = f"{info.id} version {info.version}"
+        if self.registry is None:
+            known = f"only {current} (no registry of issued blanks was found)"
+        else:
+            others = [v for v in versions if v != info.version]
+            known = current + (f" and the versions in its registry ({', '.join(others)})" if others else
+                               f" (its registry, {self.registry.root}, holds no other version)")
+        return Code.OTHER_SCHEDULE_VERSION.finding(
+            file, sheet=META_SHEET, built=built, known=known, force=meta.get("force") or "your force"
+        )
 
 
-#: The locked cells of each blank built in this process, by schedule fingerprint and mode.
-_LOCKED_CELLS: dict[tuple[str, Mode], checks.Template] = {}
+#: Blanks rebuilt in this process, by schedule fingerprint and mode (and each force's content fingerprint).
+_REBUILT: dict[tuple[str, Mode], Blank] = {}
+_OPENPYXL_BLANKS: dict[tuple[str, Mode], Workbook] = {}
+_REBUILT_FINGERPRINTS: dict[tuple[str, Mode, str], str] = {}
 
 
 def check_return(
     path: Path, schedule: Schedule, templates: Templates | None = None, open_password: str | None = None
 ) -> Return:
-    """Read one file and judge it on its own (duplicates are settled across the run afterwards)."""
+    """Read one file and judge it on its own (duplicates are settled across the run afterwards).
+
+    The return is judged against the blank it was built from, and its answers are read where that blank
+    put them; they are then given under today's schedule, by ref (ItemStatus says how each carried)."""
     name = str(path)
     ret = Return(file=name)
+    templates = templates or Templates(schedule)
     try:
         snap = read_workbook(path, open_password)
     except ReadError as exc:
@@ -107,45 +187,53 @@ def check_return(
         ret.findings.extend(checks.check_meta(name, snap, schedule))
         if not ret.errors():
             meta = snap.meta() or {}
-            ret.force, ret.mode, ret.schedule_version = meta["force"], Mode(meta["mode"]), meta["schedule_version"]
-            ret.notes.extend(checks.client_notes(snap))
-            ret.findings.extend(check_structure(name, snap, schedule, templates or Templates(schedule), ret))
-            read_answers(ret, snap, schedule)
+            blank, findings = templates.resolve(name, meta)
+            ret.findings.extend(findings)
+            if blank is not None:
+                ret.force, ret.mode, ret.schedule_version = meta["force"], blank.mode, meta["schedule_version"]
+                ret.release = meta.get("tool_version")
+                ret.notes.extend(checks.client_notes(snap))
+                ret.findings.extend(check_structure(name, snap, blank, ret))
+                read_answers(ret, snap, blank)
+                ret.responses = carry_responses(ret.responses, blank.schedule, schedule, ret.release)
     if ret.errors():
         ret.status = ReturnStatus.REJECTED
     return ret
 
 
-def check_structure(
-    name: str, snap: WorkbookSnapshot, schedule: Schedule, templates: Templates, ret: Return
-) -> Iterator[Finding]:
+def check_structure(name: str, snap: WorkbookSnapshot, blank: Blank, ret: Return) -> Iterator[Finding]:
     """The return's sheets, rows and locked cells against its blank's."""
-    assert ret.force is not None and ret.mode is not None  # set from the metadata, which check_meta vetted
-    template = templates.get(ret.force, ret.mode)
-    inputs = templates.inputs(ret.mode)
+    assert ret.force is not None  # set from the metadata, which check_meta vetted
+    template = blank.locked(ret.force)
+    inputs = blank.form.inputs()
+    force_cell = blank.form.cover_cell("force")
+    rows: dict[str, list[FormRow]] = {}
+    for row in blank.form.rows:
+        rows.setdefault(row.sheet, []).append(row)
     yield from checks.check_sheets(name, snap, template, ret.force)
-    sections = {s.sheet: s for s in schedule.sections}
     for sheet_name, expected in template.items():
         sheet = snap.sheets.get(sheet_name)
         if sheet is None:
             continue
-        if sheet_name in sections:
-            moved = list(checks.check_rows(name, sheet, sections[sheet_name], ret.mode, ret.force))
+        if sheet_name in rows:
+            moved = list(checks.check_rows(name, sheet, rows[sheet_name], ret.force))
             yield from moved
             if moved:
                 continue  # every cell below is off by the same rows: one finding says it all
-        yield from checks.check_locked(name, sheet, expected, inputs.get(sheet_name, set()), ret.force)
+        yield from checks.check_locked(name, sheet, expected, inputs.get(sheet_name, set()), ret.force, force_cell)
         yield from checks.check_protection(name, sheet)
 
 
-def read_answers(ret: Return, snap: WorkbookSnapshot, schedule: Schedule) -> None:
-    """The cover and every answer into `ret`, with the findings on their values."""
+def read_answers(ret: Return, snap: WorkbookSnapshot, blank: Blank) -> None:
+    """The cover and every answer into `ret`, read where its blank put them, with the findings on their values
+    (judged by the return's own schedule version)."""
     assert ret.mode is not None
     name = ret.file
-    cover, cover_findings = checks.read_cover(name, snap)
+    schedule = blank.schedule
+    cover, cover_findings = checks.read_cover(name, snap, blank.form.cover_inputs)
     ret.return_ref, ret.inspector, ret.date = cover["return_ref"], cover["inspector"], cover["date"]
     ret.findings.extend(cover_findings)
-    ret.responses, value_findings = checks.read_responses(name, snap, schedule, ret.mode)
+    ret.responses, value_findings = checks.read_responses(name, snap, schedule, blank.form)
     ret.findings.extend(value_findings)
     invalid = {(f.sheet, f.cell) for f in value_findings}
     ret.findings.extend(checks.check_unanswered(name, ret.responses, ret.mode, invalid))
@@ -197,6 +285,11 @@ def apply_strict(returns: list[Return]) -> None:
             ret.status = ReturnStatus.REJECTED
 
 
+NO_REGISTRY_NOTE = (
+    "no registry of issued blanks was found, so returns were checked against blanks rebuilt from the current "
+    "schedule (other versions and releases cannot be checked); give --registry to use one"
+)
+
 #: Below this many files, starting worker processes costs more than it saves.
 POOL_THRESHOLD = 24
 CHUNKSIZE = 4
@@ -205,9 +298,9 @@ CHUNKSIZE = 4
 class _Checker:
     """One process's checker: the schedule, its templates (built once) and the password to open returns."""
 
-    def __init__(self, schedule: Schedule, open_password: str | None) -> None:
+    def __init__(self, schedule: Schedule, open_password: str | None, registry: Path | None = None) -> None:
         self.schedule = schedule
-        self.templates = Templates(schedule)
+        self.templates = Templates(schedule, Registry(registry) if registry is not None else None)
         self.open_password = open_password
 
 
@@ -218,7 +311,7 @@ def _check_one(checker: _Checker, path: Path) -> Return:
 def check_files(
     files: list[Path], schedule: Schedule, open_password: str | None = None,
     on_file: Callable[[Path], None] | None = None, workers: int | None = None,
-    on_result: Callable[[Path, Return], None] | None = None,
+    on_result: Callable[[Path, Return], None] | None = None, registry: Registry | None = None,
 ) -> list[Return]:
     """Check every file, on all cores when there are many. Results keep the files' order; `on_result` hears
     of each as it arrives (before `on_file`), in that order.
@@ -233,7 +326,7 @@ def check_files(
             on_file(path)
 
     return parallel.run(
-        files, _check_one, _Checker, (schedule, open_password),
+        files, _check_one, _Checker, (schedule, open_password, registry.root if registry is not None else None),
         threshold=POOL_THRESHOLD, chunksize=CHUNKSIZE, size=workers, on_result=arrived,
         on_crash=lambda path: crashed(path, "the reader crashed"),
     )
@@ -241,7 +334,7 @@ def check_files(
 
 def check_with_ledger(
     files: list[Path], schedule: Schedule, ledger: RunRecorder, open_password: str | None = None,
-    on_file: Callable[[Path], None] | None = None, workers: int | None = None,
+    on_file: Callable[[Path], None] | None = None, workers: int | None = None, registry: Registry | None = None,
 ) -> tuple[list[Return], list[Seen]]:
     """Check the files the ledger has not judged (bytes, template and tool version), take the others'
     judgments from it, and record each new judgment as it arrives. Results keep the files' order."""
@@ -259,7 +352,7 @@ def check_with_ledger(
     by_path = {seen[i].path: i for i in todo}
     checked = check_files(
         [seen[i].path for i in todo], schedule, open_password, on_file, workers,
-        on_result=lambda path, ret: ledger.record(seen[by_path[path]], ret),
+        on_result=lambda path, ret: ledger.record(seen[by_path[path]], ret), registry=registry,
     )
     results.update(zip(todo, checked, strict=True))
     return [results[i] for i in range(len(seen))], seen
@@ -274,18 +367,25 @@ def ingest(
     on_start: Callable[[int], None] | None = None,
     workers: int | None = None,
     ledger: RunRecorder | None = None,
+    registry: Registry | None = None,
 ) -> Report:
-    """Check every return under `paths`. With a `ledger`, files it has already judged are not read again,
-    each new judgment is recorded as it arrives, and the run is recorded with the files withdrawn since."""
+    """Check every return in `paths` against the blank it was built from, found in `registry` (the blanks
+    issued for the round); without one, against blanks rebuilt from `schedule`, which the run notes.
+    With a `ledger`, files it has already judged are not read again, each new judgment is recorded as it
+    arrives, and the run is recorded with the files withdrawn since."""
     paths = list(paths)
     files, notes = collect(paths)
     if on_start:
         on_start(len(files))
     ensure_safe_xml()
-    if ledger is None:
-        returns = check_files(files, schedule, open_password, on_file, workers)
+    if registry is None:
+        notes.append(NO_REGISTRY_NOTE)
     else:
-        returns, seen = check_with_ledger(files, schedule, ledger, open_password, on_file, workers)
+        check_history(schedule, registry.schedules(), source="the current schedule")
+    if ledger is None:
+        returns = check_files(files, schedule, open_password, on_file, workers, registry=registry)
+    else:
+        returns, seen = check_with_ledger(files, schedule, ledger, open_password, on_file, workers, registry)
     settle_duplicates(returns)
     if strict:
         apply_strict(returns)

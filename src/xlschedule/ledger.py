@@ -43,7 +43,7 @@ from typing import Any
 
 from . import __version__
 from .errors import InputError
-from .model import Finding, Mode, Response, Return, ReturnStatus, Schedule, Severity
+from .model import Finding, ItemStatus, Mode, Response, Return, ReturnStatus, Schedule, Severity
 from .report import FileCounts
 
 SCHEMA_VERSION = 1
@@ -52,8 +52,8 @@ DEFAULT_NAME = "xlschedule-ledger.sqlite"
 #: Seconds a run waits for another run that holds the ledger before it stops.
 DEFAULT_WAIT = 30.0
 _MAGIC = b"SQLite format 3\x00"
-#: Findings that depend on more than the file's bytes (the password given, a bug): never reused.
-NOT_REUSED = {"encrypted", "wrong-open-password", "unexpected-error"}
+#: Findings that depend on more than the file's bytes (the password given, a bug, what the registry knew): never reused.
+NOT_REUSED = {"encrypted", "wrong-open-password", "unexpected-error", "unknown-template", "other-schedule-version"}
 #: Test hook: `STAGE=MARKER` makes a run write MARKER and wait at STAGE until MARKER.go exists, so a test can
 #: kill it or run another beside it at a known point, with no timing involved.
 HOLD_ENV = "XLSCHEDULE_TEST_HOLD"
@@ -85,6 +85,7 @@ _V1 = [
         reusable INTEGER NOT NULL,          -- 0: depends on more than the bytes (a password, a crash)
         judged_in INTEGER NOT NULL REFERENCES runs(run_id),
         force TEXT, mode TEXT, schedule_version TEXT, return_ref TEXT, inspector TEXT, date TEXT,
+        release TEXT,                       -- the xlschedule release that built its blank
         status TEXT NOT NULL,               -- accepted or rejected, on its own
         answered INTEGER NOT NULL, responses INTEGER NOT NULL,
         errors INTEGER NOT NULL, warnings INTEGER NOT NULL,
@@ -98,7 +99,11 @@ _V1 = [
         section TEXT NOT NULL, section_label TEXT NOT NULL, ref TEXT NOT NULL, item TEXT NOT NULL,
         sheet TEXT NOT NULL, score TEXT, policy TEXT,
         evidence TEXT,                      -- inspectors' evidence: as sensitive as the returns
-        score_cell TEXT, policy_cell TEXT, evidence_cell TEXT NOT NULL
+        score_cell TEXT, policy_cell TEXT, evidence_cell TEXT NOT NULL,
+        schedule_version TEXT, release TEXT,   -- the version and release the return was built from
+        status TEXT NOT NULL,               -- current, carried, reworded, removed or not asked
+        worded_as TEXT, asked TEXT,         -- the version whose wording was answered, and that wording
+        asked_ref TEXT                      -- the ref it was asked under, where [changes] renamed it
     )""",
     "CREATE INDEX answers_return ON answers(return_id)",
     """CREATE TABLE files (
@@ -132,12 +137,15 @@ _V1 = [
                CASE WHEN a.score GLOB '[0-9]*' AND a.score NOT GLOB '*[^0-9]*'
                     THEN CAST(a.score AS INTEGER) ELSE a.score END AS "Score",
                a.policy AS "Policy fit", a.evidence AS "Evidence", f.path AS "Source file",
-               COALESCE(a.score_cell, a.evidence_cell) AS "Cell"
+               COALESCE(a.score_cell, a.evidence_cell) AS "Cell",
+               a.schedule_version AS "Schedule version", a.release AS "Release", a.status AS "Item status",
+               a.worded_as AS "Wording answered"
         FROM files f JOIN returns r ON r.return_id = f.return_id JOIN answers a ON a.return_id = f.return_id
         WHERE f.status = 'accepted'
         ORDER BY f.run_id, f.ordinal, a.answer_id""",
     """CREATE VIEW responses AS
-        SELECT "Force", "Return", "Section", "Ref", "Item", "Score", "Policy fit", "Evidence", "Source file", "Cell"
+        SELECT "Force", "Return", "Section", "Ref", "Item", "Score", "Policy fit", "Evidence", "Source file", "Cell",
+               "Schedule version", "Release", "Item status", "Wording answered"
         FROM run_responses WHERE "Run" = (SELECT MAX(run_id) FROM runs)""",
     """CREATE VIEW issues AS
         SELECT run_id, file, sheet, cell, code, severity, message FROM (
@@ -360,24 +368,26 @@ class Ledger:
         ).fetchall()  # one short row per return
         for path, force, return_ref, return_id in accepted:
             rows = self.conn.execute(
-                "SELECT section_label, ref, item, score, policy, evidence, COALESCE(score_cell, evidence_cell) "
-                "FROM answers WHERE return_id = ? ORDER BY answer_id", (return_id,),
+                "SELECT section_label, ref, item, score, policy, evidence, COALESCE(score_cell, evidence_cell), "
+                "schedule_version, release, status, worded_as FROM answers WHERE return_id = ? ORDER BY answer_id",
+                (return_id,),
             )
-            for section, ref, item, score, policy, evidence, cell in rows:
+            for section, ref, item, score, policy, evidence, cell, *version in rows:
                 value = int(score) if score is not None and score.isdigit() else score
-                yield (force, return_ref, section, ref, item, value, policy, evidence, path, cell)
+                yield (force, return_ref, section, ref, item, value, policy, evidence, path, cell, *version)
 
     def load_return(self, return_id: int, file: str, responses: bool = True) -> Return:
         """A judged return as ingest would have read it from `file`: its own findings, and its answers
         (or only their counts, with `responses=False`)."""
         row = self.conn.execute(
-            "SELECT sha256, force, mode, schedule_version, return_ref, inspector, date, status, answered, "
+            "SELECT sha256, force, mode, schedule_version, return_ref, inspector, date, release, status, answered, "
             "responses, notes FROM returns WHERE return_id = ?", (return_id,),
         ).fetchone()
-        sha, force, mode, version, ref, inspector, date, status, answered, count, notes = row
+        sha, force, mode, version, ref, inspector, date, release, status, answered, count, notes = row
         ret = Return(
             file=file, sha256=sha or "", force=force, mode=Mode(mode) if mode else None, schedule_version=version,
-            return_ref=ref, inspector=inspector, date=date, status=ReturnStatus(status), notes=json.loads(notes),
+            return_ref=ref, inspector=inspector, date=date, release=release, status=ReturnStatus(status),
+            notes=json.loads(notes),
         )
         ret.findings = [
             Finding(file=file, code=code, severity=Severity(severity), sheet=sheet, cell=cell, message=message)
@@ -389,9 +399,11 @@ class Ledger:
         if responses:
             ret.responses = [
                 Response(section=s, ref=r, sheet=sh, score=sc, policy=p, evidence=e, score_cell=c1,
-                         policy_cell=c2, evidence_cell=c3)
-                for s, r, sh, sc, p, e, c1, c2, c3 in self.conn.execute(
-                    "SELECT section, ref, sheet, score, policy, evidence, score_cell, policy_cell, evidence_cell "
+                         policy_cell=c2, evidence_cell=c3, schedule_version=v, release=rel, status=ItemStatus(st),
+                         worded_as=wa, asked=asked, asked_ref=aref)
+                for s, r, sh, sc, p, e, c1, c2, c3, v, rel, st, wa, asked, aref in self.conn.execute(
+                    "SELECT section, ref, sheet, score, policy, evidence, score_cell, policy_cell, evidence_cell, "
+                    "schedule_version, release, status, worded_as, asked, asked_ref "
                     "FROM answers WHERE return_id = ? ORDER BY seq", (return_id,),
                 )
             ]
@@ -489,13 +501,14 @@ class RunRecorder:
         else:
             old = None
         values = (self.run_id, ret.force, ret.mode.value if ret.mode else None, ret.schedule_version,
-                  ret.return_ref, ret.inspector, ret.date, ret.status.value, ret.answered, ret.response_count,
+                  ret.return_ref, ret.inspector, ret.date, ret.release, ret.status.value, ret.answered,
+                  ret.response_count,
                   len(ret.errors()), len(ret.warnings()), json.dumps(ret.notes, ensure_ascii=False), int(reusable))
         if old is None:
             cur = self.conn.execute(
-                "INSERT INTO returns (judged_in, force, mode, schedule_version, return_ref, inspector, date, status, "
-                "answered, responses, errors, warnings, notes, reusable, sha256, template, tool_version) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO returns (judged_in, force, mode, schedule_version, return_ref, inspector, date, release, "
+                "status, answered, responses, errors, warnings, notes, reusable, sha256, template, tool_version) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*values, sha, self.template, __version__),
             )
             return_id = cur.lastrowid
@@ -503,8 +516,8 @@ class RunRecorder:
             return_id = old[0]
             self.conn.execute(
                 "UPDATE returns SET judged_in = ?, force = ?, mode = ?, schedule_version = ?, return_ref = ?, "
-                "inspector = ?, date = ?, status = ?, answered = ?, responses = ?, errors = ?, warnings = ?, "
-                "notes = ?, reusable = ? WHERE return_id = ?", (*values, return_id),
+                "inspector = ?, date = ?, release = ?, status = ?, answered = ?, responses = ?, errors = ?, "
+                "warnings = ?, notes = ?, reusable = ? WHERE return_id = ?", (*values, return_id),
             )
             self.conn.execute("DELETE FROM answers WHERE return_id = ?", (return_id,))
             self.conn.execute("DELETE FROM findings WHERE return_id = ?", (return_id,))
@@ -514,9 +527,11 @@ class RunRecorder:
         )
         self.conn.executemany(
             "INSERT INTO answers (return_id, seq, section, section_label, ref, item, sheet, score, policy, evidence, "
-            "score_cell, policy_cell, evidence_cell) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ((return_id, seq, a.section, self._order.label(a.section), a.ref, self._order.item(a.ref), a.sheet,
-              a.score, a.policy, a.evidence, a.score_cell, a.policy_cell, a.evidence_cell)
+            "score_cell, policy_cell, evidence_cell, schedule_version, release, status, worded_as, asked, asked_ref) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ((return_id, seq, a.section, self._order.label(a.section), a.ref, self._order.item(a.ref) or a.asked or "",
+              a.sheet, a.score, a.policy, a.evidence, a.score_cell, a.policy_cell, a.evidence_cell,
+              a.schedule_version, a.release, a.status.value, a.worded_as, a.asked, a.asked_ref)
              for seq, a in self._order.sorted(ret.responses)),
         )
         seen.return_id, seen.checked = return_id, True

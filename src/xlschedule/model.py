@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     StringConstraints,
     field_validator,
     model_validator,
@@ -163,6 +164,24 @@ class Section(_Strict):
         return judgment_ref(self.ref)
 
 
+class Changes(_Strict):
+    """`[changes]`: what became of refs that an earlier version had and this one does not.
+
+    `renamed` maps an earlier ref to the ref that now asks the same thing ("3.7" = "3.8"); `removed`
+    lists earlier refs that are no longer asked. Declared refs are carried (or kept as removed) when
+    returns of earlier versions are consolidated or upgraded; an undeclared one is an error."""
+
+    renamed: dict[str, Text] = Field(default_factory=dict)
+    removed: list[Text] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_both(self) -> Changes:
+        both = sorted(set(self.renamed) & set(self.removed))
+        if both:
+            raise ValueError(f"ref {both[0]!r} is both renamed and removed; declare it once")
+        return self
+
+
 class Schedule(_Strict):
     schedule: ScheduleInfo
     modes: dict[Mode, ModeSpec]
@@ -173,6 +192,9 @@ class Schedule(_Strict):
     areas: list[Area]
     steps: list[Section] = Field(min_length=1)
     leadership: Section
+    changes: Changes = Field(default_factory=Changes)
+    #: The TOML text this schedule was read from, when it was read from one (kept with each issued blank).
+    _source: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _consistent(self) -> Schedule:
@@ -195,6 +217,56 @@ class Schedule(_Strict):
         _unique([i.ref for s in self.sections for i in s.items] + [s.judgment_ref for s in self.sections], "ref")
         reserved = [COVER_SHEET, META_SHEET]
         _unique(reserved + [s.sheet for s in self.sections], "sheet name", fold=True)
+        self._changes_name_refs()
+        return self
+
+    def _changes_name_refs(self) -> None:
+        refs = set(self.refs)
+        for old, new in self.changes.renamed.items():
+            if new not in refs:
+                raise ValueError(f"[changes] renames {old!r} to {new!r}, which is not a ref of this schedule")
+        for old in self.changes.removed:
+            if old in refs:
+                raise ValueError(f"[changes] lists {old!r} as removed, but this schedule still has it")
+
+    @property
+    def refs(self) -> list[str]:
+        """Every ref a return answers, in workbook order: each section's judgment, then its items."""
+        return [ref for s in self.sections for ref in (s.judgment_ref, *(i.ref for i in s.items))]
+
+    def wording(self, ref: str) -> str | None:
+        """What a ref asks: an item's text, or a judgment's indicator; None when this schedule has no such ref."""
+        for section in self.sections:
+            if ref == section.judgment_ref:
+                return section.indicator
+            for item in section.items:
+                if item.ref == ref:
+                    return item.text
+        return None
+
+    def section_of(self, ref: str) -> Section | None:
+        for section in self.sections:
+            if ref == section.judgment_ref or any(i.ref == ref for i in section.items):
+                return section
+        return None
+
+    def successor(self, ref: str) -> str | None:
+        """The ref of this schedule that asks what an earlier version's `ref` asked, or None if it was removed.
+
+        A ref this schedule still has is itself; one declared in [changes] goes where it says. An earlier
+        ref that is neither is undeclared: check_history refuses such a schedule, so here it reads as removed."""
+        if ref in self.changes.renamed:
+            return self.changes.renamed[ref]
+        if ref in self.changes.removed:
+            return None
+        return ref if self.wording(ref) is not None else None
+
+    @property
+    def source(self) -> str | None:
+        return self._source
+
+    def with_source(self, text: str) -> Schedule:
+        self._source = text
         return self
 
     @property
@@ -216,8 +288,9 @@ class Schedule(_Strict):
 
     @cached_property
     def fingerprint(self) -> str:
-        """A hash of what shapes every workbook (not the force list), to match a return to its schedule."""
-        content = self.model_dump(mode="json", exclude={"forces"})
+        """A hash of what shapes every workbook (not the force list, nor [changes]), to match a return to its
+        schedule."""
+        content = self.model_dump(mode="json", exclude={"forces", "changes"})
         canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -258,8 +331,22 @@ class Finding(BaseModel):
     cell: str | None = None
 
 
+class ItemStatus(StrEnum):
+    """How a response stands against the schedule the run consolidates under."""
+
+    CURRENT = "current"  # answered in a return of the current version
+    CARRIED = "carried"  # answered in an earlier version, to the same wording (under its ref, or a renamed one)
+    REWORDED = "reworded"  # answered in an earlier version, to other wording under the same ref
+    REMOVED = "removed"  # answered in an earlier version; the current version no longer asks it
+    NOT_ASKED = "not asked"  # new in the current version: the return's version never asked it
+
+
 class Response(BaseModel):
-    """One item or judgment row of one return. `score` is the canonical option ("Yes", "4", "N/A")."""
+    """One item or judgment row of one return. `score` is the canonical option ("Yes", "4", "N/A").
+
+    A return of an earlier schedule version is consolidated under the current one: `ref` and `section`
+    are the current ones, `status` says how the answer carried, and `worded_as` names the version whose
+    wording (`asked`) the answer was given to, where that is not the current wording."""
 
     section: str  # section ref: "OA", "1".."9", "LMG"
     ref: str  # item ref "3.7", or judgment ref "3.J"
@@ -270,6 +357,12 @@ class Response(BaseModel):
     score_cell: str | None = None
     policy_cell: str | None = None
     evidence_cell: str
+    schedule_version: str | None = None
+    release: str | None = None  # the xlschedule release that built the return's blank
+    status: ItemStatus = ItemStatus.CURRENT
+    worded_as: str | None = None  # schedule version whose wording was answered (reworded and removed rows)
+    asked: str | None = None  # that wording
+    asked_ref: str | None = None  # the ref it was asked under, where [changes] renamed it
 
     @property
     def is_judgment(self) -> bool:
@@ -291,6 +384,7 @@ class Return(BaseModel):
     force: str | None = None
     mode: Mode | None = None
     schedule_version: str | None = None
+    release: str | None = None  # the xlschedule release that built its blank (tool_version)
     return_ref: str | None = None
     inspector: str | None = None
     date: str | None = None  # ISO date when recognised, else the text as typed
@@ -320,9 +414,47 @@ class Return(BaseModel):
 
     @property
     def answered(self) -> int:
-        """Responses with an answer: a score in the scored modes, evidence in narrative."""
+        """Responses to the current schedule with an answer: a score in the scored modes, evidence in narrative.
+        An answer to an item the current version removed is kept, but not counted here."""
         if self.kept_counts is not None:
             return self.kept_counts[0]
+        current = [r for r in self.responses if r.status is not ItemStatus.REMOVED]
         if self.mode is Mode.NARRATIVE:
-            return sum(1 for r in self.responses if r.evidence)
-        return sum(1 for r in self.responses if r.score is not None)
+            return sum(1 for r in current if r.evidence)
+        return sum(1 for r in current if r.score is not None)
+
+
+def carry_responses(
+    responses: list[Response], asked: Schedule, current: Schedule, release: str | None = None
+) -> list[Response]:
+    """A return's responses to the schedule version it `asked`, given under the `current` schedule by ref.
+
+    An unchanged item carries; an item reworded under the same ref (or one [changes] renamed) carries
+    with the wording it was answered to; an item the current version removed is kept, marked removed;
+    an item new in the current version is added as not asked, with no answer."""
+    version = asked.schedule.version
+    if asked.fingerprint == current.fingerprint:
+        return [r.model_copy(update={"schedule_version": version, "release": release}) for r in responses]
+    out: list[Response] = []
+    for r in responses:
+        update: dict[str, object] = {"schedule_version": version, "release": release}
+        then = asked.wording(r.ref)
+        ref = current.successor(r.ref)
+        section = current.section_of(ref) if ref is not None else None
+        if ref is None or section is None:
+            update |= {"status": ItemStatus.REMOVED, "worded_as": version, "asked": then}
+        else:
+            reworded = current.wording(ref) != then
+            update |= {
+                "ref": ref, "section": section.ref, "asked_ref": r.ref if ref != r.ref else None,
+                "status": ItemStatus.REWORDED if reworded else ItemStatus.CARRIED,
+                "worded_as": version if reworded else None, "asked": then if reworded else None,
+            }
+        out.append(r.model_copy(update=update))
+    answered = {r.ref for r in out if r.status is not ItemStatus.REMOVED}
+    for section in current.sections:
+        for ref in (section.judgment_ref, *(i.ref for i in section.items)):
+            if ref not in answered:
+                out.append(Response(section=section.ref, ref=ref, sheet=section.sheet, evidence_cell="",
+                                    schedule_version=version, release=release, status=ItemStatus.NOT_ASKED))
+    return out
