@@ -339,3 +339,24 @@ def test_upgrade_turns_a_version_a_return_into_a_b_return_with_the_same_answers(
     assert meta["schedule_version"] == "2026.2" and meta["force"] == "Kent"
     entries = [json.loads(p.read_text()) for p in (registry / "blanks").glob("*.json")]
     assert any(meta["content_fingerprint"] in e["forces"].values() for e in entries)
+
+
+def test_a_second_run_takes_old_version_answers_from_the_ledger_as_they_were(two_versions, tmp_path, monkeypatch):
+    """The ledger keeps each answer's version, release and status: a run that reads nothing again gives the
+    same Responses as the run that read the files."""
+    _registry, kent, essex, b_toml = two_versions
+    monkeypatch.chdir(tmp_path)
+    tables = []
+    for run in (1, 2):
+        out = tmp_path / f"run{run}" / "c.xlsx"
+        out.parent.mkdir()
+        result = run_cli("ingest", "returns", "--schedule", str(b_toml), "--out", str(out),
+                         "--db", str(tmp_path / "ledger.sqlite"))
+        assert result.exit_code == 0, result.output
+        tables.append(table_rows(out, "Responses"))
+    assert "2 unchanged, 0 withdrawn (0 read, 2 from the ledger)" in result.output
+    assert tables[0] == tables[1]
+    kent_rows = {r["Ref"]: r for r in tables[1] if r["Force"] == "Kent"}
+    assert (kent_rows["3.7"]["Item status"], kent_rows["3.7"]["Wording answered"]) == ("reworded", "2026.1")
+    assert kent_rows["2.4"]["Item status"] == "removed"
+    assert kent_rows["9.8"]["Item status"] == "not asked"
