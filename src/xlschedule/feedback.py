@@ -24,6 +24,7 @@ could not read): ready to send on. Messages never hold evidence; the copies do, 
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Sequence
 from copy import copy
@@ -150,6 +151,29 @@ def write_feedback(
         _write(result.out, data)
     _write(out_dir / SUMMARY_FILE, summary_text(copies, run_date).encode("utf-8"))
     return copies
+
+
+def prepare_feedback(out_dir: Path | None) -> None:
+    """Fail before any work if the feedback folder cannot be made or written."""
+    if out_dir is None:
+        return
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"--feedback {out_dir}: cannot create the folder ({exc.strerror or exc})") from None
+    if not os.access(out_dir, os.W_OK):
+        raise OutputError(f"--feedback {out_dir}: not writable; choose another folder")
+
+
+def feedback_line(copies: Sequence[Copy], out_dir: Path) -> str:
+    """What the console says of the copies: how many, where, and how many returns got none (never evidence)."""
+    made = sum(1 for c in copies if c.out is not None)
+    line = (f"Feedback: {made} cop{'y' if made == 1 else 'ies'} to send back in {out_dir}"
+            f" ({out_dir / SUMMARY_FILE} says which forces and why)")
+    none = len(copies) - made
+    if none:
+        line += f"; {none} return{'s' if none != 1 else ''} could not be copied (listed there, with what to do)"
+    return line + "."
 
 
 def no_copy_reason(ret: Return) -> str | None:
@@ -338,8 +362,9 @@ def _headline(ret: Return, run_date: date) -> str:
 
 def _counts(ret: Return) -> str:
     errors, warnings = len(ret.errors()), len(ret.warnings())
-    return (f"{len(ret.findings)} finding{'s' if len(ret.findings) != 1 else ''}: {errors} stop{'s' if errors == 1 else ''}"
-            f" the return being accepted, {warnings} {'is a warning' if warnings == 1 else 'are warnings'}.")
+    findings = f"{len(ret.findings)} finding{'s' if len(ret.findings) != 1 else ''}"
+    return (f"{findings}: {errors} stop{'s' if errors == 1 else ''} the return being accepted, "
+            f"{warnings} {'is a warning' if warnings == 1 else 'are warnings'}.")
 
 
 def quote(sheet: str) -> str:
