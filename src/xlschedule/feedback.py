@@ -375,7 +375,7 @@ def quote(sheet: str) -> str:
 
 FINDING_HEADERS = ("Sheet", "Cell", "Code", "Stops acceptance", "What is wrong", "What to do")
 FINDING_WIDTHS = (18.0, 12.0, 22.0, 12.0, 60.0, 60.0)
-#: A message is what is wrong, then what to do: split at the last sentence that starts with a verb of doing.
+#: A message is what is wrong (its first sentence), then what to do (the rest): split at the first sentence end.
 _SENTENCE = re.compile(r"(?<=[.)])\s+(?=[A-Z])")
 
 
