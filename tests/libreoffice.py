@@ -189,6 +189,12 @@ def inspect(path: str | os.PathLike) -> dict:
     return _run("inspect", os.fspath(path))
 
 
+def notes(path: str | os.PathLike) -> dict:
+    """What LibreOffice shows of a workbook's notes: {"sheets": names in order, "notes": {sheet: {cell: text}},
+    "first_sheet": {cell: text} of the first sheet}."""
+    return _run("notes", os.fspath(path))
+
+
 def fill(src: str | os.PathLike, dst: str | os.PathLike, spec: list[dict]) -> dict:
     """Write cells like a user would and save as xlsx.
 

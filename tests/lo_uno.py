@@ -639,10 +639,46 @@ def cmd_save_xls(office: Office, args: list[str]) -> dict:
 
 
 # ---------------------------------------------------------------------------
+# notes: what a reader sees of a workbook's notes (comments) and of its first sheet
+
+
+def cmd_notes(office: Office, args: list[str]) -> dict:
+    """The sheets in order, every cell note by sheet and cell, and the first sheet's text cell by cell."""
+    if len(args) != 1:
+        raise DriverError("usage: notes FILE")
+    doc = office.load(args[0])
+    try:
+        sheets = doc.getSheets()
+        names = [sheets.getByIndex(i).getName() for i in range(sheets.getCount())]
+        notes: dict[str, dict[str, str]] = {}
+        for name in names:
+            sheet = sheets.getByName(name)
+            annotations = sheet.getAnnotations()
+            for i in range(annotations.getCount()):
+                note = annotations.getByIndex(i)
+                pos = note.getPosition()
+                where = addr(pos.Column, pos.Row)
+                notes.setdefault(name, {})[where] = note.getString()
+        first = sheets.getByIndex(0)
+        area = _used_area(first)
+        texts: dict[str, str] = {}
+        if area is not None:
+            c0, r0, c1, r1 = area
+            for r in range(r0, r1 + 1):
+                for c in range(c0, c1 + 1):
+                    text = first.getCellByPosition(c, r).getString()
+                    if text:
+                        texts[addr(c, r)] = text
+    finally:
+        _close(doc)
+    return {"sheets": names, "notes": notes, "first_sheet": texts}
+
+
+# ---------------------------------------------------------------------------
 
 COMMANDS = {
     "inspect": cmd_inspect, "fill": cmd_fill, "fill_pdf": cmd_fill_pdf, "unprotect": cmd_unprotect,
-    "save_xls": cmd_save_xls,
+    "save_xls": cmd_save_xls, "notes": cmd_notes,
 }
 
 

@@ -386,6 +386,7 @@ def check_rules(pkg: Package, report: Report) -> None:
         if sheet.part and pkg.tree(sheet.part).tag == f"{{{X}}}worksheet":
             _check_validations(pkg, sheet.part, report)
             _check_tables(pkg, sheet.part, table_names, report)
+            _check_notes(pkg, sheet.part, report)
 
 
 def _check_sheet_names(book: str, sheets: list[Sheet], report: Report) -> None:
@@ -499,6 +500,43 @@ def _check_validations(pkg: Package, part: str, report: Report) -> None:
                     report.add(part, line, "validation", f"{where}: {ref} overlaps {other_ref}, under the validation "
                                                          f"on line {other_line}; a cell can have only one")
             placed.append((box, ref, line))
+
+
+VML_X = "urn:schemas-microsoft-com:office:excel"
+
+
+def _check_notes(pkg: Package, part: str, report: Report) -> None:
+    """VML has no schema here (ISO/IEC 29500-4 describes it only in prose), so what Excel needs of a sheet's
+    notes is checked by rule: a comments part has its VML drawing, referenced by <legacyDrawing>, and that
+    drawing is well-formed with one note shape (x:ClientData ObjectType="Note") on each comment's cell."""
+    rels = pkg.rels(part)
+    comments = [t for k, t, _ in rels.values() if k == _REL + "comments" and t in pkg.names]
+    drawings = {rid: t for rid, (k, t, _) in rels.items() if k == _REL + "vmlDrawing"}
+    if not comments:
+        return
+    legacy = pkg.tree(part).find(f"{{{X}}}legacyDrawing")
+    rid = None if legacy is None else legacy.get(f"{{{R}}}id")
+    if rid not in drawings or drawings[rid] not in pkg.names:
+        report.add(part, None, "notes", "a comments part but no <legacyDrawing> leading to its VML drawing: "
+                                        "Excel shows no note")
+        return
+    vml = drawings[rid]
+    try:
+        root = etree.fromstring(pkg.read(vml), _PARSER)
+    except etree.XMLSyntaxError as exc:
+        report.add(vml, exc.lineno, "xml", f"not well-formed XML: {exc.msg}")
+        return
+    shapes = set()
+    for data in root.iter(f"{{{VML_X}}}ClientData"):
+        if data.get("ObjectType") == "Note":
+            shapes.add((int(data.findtext(f"{{{VML_X}}}Row", "-1")), int(data.findtext(f"{{{VML_X}}}Column", "-1"))))
+    cells = set()
+    for comment in pkg.tree(comments[0]).iter(f"{{{X}}}comment"):
+        col, row = _cell(comment.get("ref", ""))
+        cells.add((row - 1, col - 1))
+    if shapes != cells:
+        report.add(vml, None, "notes", f"note shapes on {len(shapes)} cells, comments on {len(cells)}: "
+                                       f"they differ by {len(shapes ^ cells)}")
 
 
 def _cell_text(pkg: Package, c: etree._Element) -> str:

@@ -284,6 +284,58 @@ def test_validator_is_lenient_where_excel_is(blanks: dict[str, Path]) -> None:
     assert any("overlaps" in e for e in ooxml.check_package(data).errors)
 
 
+@pytest.fixture(scope="module")
+def feedback_copy(tmp_path_factory) -> Path:
+    """The feedback copy of the sample return with problems (a Feedback sheet, notes on cells)."""
+    from datetime import date
+
+    from xlschedule.feedback import write_feedback
+    from xlschedule.ingest import ingest
+    from xlschedule.schedule import load_schedule
+
+    schedule = load_schedule(SCHEDULE_TOML)
+    report = ingest([SAMPLES / "Essex-E-002-with-problems.xlsx"], schedule)
+    [made] = write_feedback(report.returns, schedule, tmp_path_factory.mktemp("schemas-feedback"),
+                            run_date=date(2026, 11, 26))
+    assert made.out is not None
+    return made.out
+
+
+def test_feedback_copy_validates(feedback_copy: Path) -> None:
+    report = ooxml.check_package(feedback_copy)
+    assert_valid(report, "feedback copy")
+    comments = sorted(p for p, root in report.checked.items() if root == "x:comments")
+    assert len(comments) == 2  # the cover, and the step sheet
+    assert all(p.endswith(".vml") for p in report.unchecked)  # VML: checked by rule (_check_notes), no schema
+
+
+def test_feedback_summary_sheet_validates(tmp_path: Path) -> None:
+    from datetime import date
+
+    from openpyxl import Workbook
+
+    from xlschedule.consolidation.kit import Frame
+    from xlschedule.feedback import Copy, add_summary_sheet
+    from xlschedule.ingest import ingest
+    from xlschedule.schedule import load_schedule
+
+    report = ingest([SAMPLES / "Essex-E-002-with-problems.xlsx"], load_schedule(SCHEDULE_TOML))
+    wb = Workbook()
+    wb.active.sheet_view.tabSelected = True
+    add_summary_sheet(wb, Frame("OFFICIAL-SENSITIVE", "Consolidated"), [Copy(report.returns[0])], date(2026, 11, 26))
+    path = tmp_path / "summary.xlsx"
+    wb.save(path)
+    assert_valid(ooxml.check_package(path), "feedback summary sheet")
+
+
+def test_validator_finds_notes_with_no_shape(feedback_copy: Path) -> None:
+    data = feedback_copy.read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        vml = next(n for n in zf.namelist() if n.endswith(".vml"))
+    broken = edit_package(data, {vml: replace('ObjectType="Note"', 'ObjectType="Button"')})
+    assert any("note shapes on" in e for e in ooxml.check_package(broken).errors)
+
+
 def test_validator_covers_shared_strings_and_comments_and_lists_what_it_cannot_check() -> None:
     """Parts we do not write today (openpyxl writes inline strings) still get their schema."""
     from openpyxl import Workbook

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 
 from openpyxl.formula.tokenizer import Token, Tokenizer, TokenizerError
 
-from . import layout
+from . import feedback_mark, layout
 from .codes import Code
 from .model import COVER_SHEET, META_SHEET, Finding, Mode, Response, Schedule
 from .read import CellValue, SheetSnapshot, WorkbookSnapshot, as_text
@@ -68,12 +68,14 @@ def client_notes(snap: WorkbookSnapshot) -> list[str]:
 
 
 def check_sheets(file: str, snap: WorkbookSnapshot, template: Template, force: str) -> Iterator[Finding]:
-    """Every sheet of the blank is there under its name, and no other visible sheet was added."""
+    """Every sheet of the blank is there under its name, and no other visible sheet was added (the findings
+    sheet of a feedback copy, unchanged, is not part of the return: see feedback_mark)."""
     for name in template:
         if name not in snap.sheets:
             yield Code.SHEET_MISSING.finding(file, sheet=name, force=force)
+    feedback = feedback_mark.recognised(snap)
     for name in snap.sheets:
-        if name not in template and name != META_SHEET:
+        if name not in template and name not in (META_SHEET, feedback):
             yield Code.SHEET_ADDED.finding(file, sheet=name, force=force)
 
 

@@ -24,6 +24,7 @@ from . import __version__
 from .build import build as build_workbooks
 from .build import resolve_forces
 from .errors import UnsafeXmlParser, UsageError, XlscheduleError
+from .feedback import feedback_line, prepare_feedback, write_feedback
 from .ingest import ingest as ingest_returns
 from .ledger import DEFAULT_NAME as DEFAULT_LEDGER_NAME
 from .ledger import DEFAULT_WAIT, Ledger, RunRecorder
@@ -211,7 +212,7 @@ def _check(job: Checking, schedule: Schedule, recorder: RunRecorder | None, regi
         )
 
 
-def _finish(report: Report, job: Checking, then: str = "") -> NoReturn:
+def _finish(report: Report, job: Checking, then: str = "", more: tuple[str, ...] = ()) -> NoReturn:
     """A line per return and per finding (up to a bound), a one-line summary, the files' changes, and the
     exit status: 0 all accepted, 1 not."""
     for line in report.lines(rest=job.where_findings_are()):
@@ -219,7 +220,18 @@ def _finish(report: Report, job: Checking, then: str = "") -> NoReturn:
     click.echo(f"{report.summary()}{then}")
     if report.files is not None:
         click.echo(report.files.line())
+    for line in more:
+        click.echo(line)
     sys.exit(report.exit_code)
+
+
+def _feedback(job: Checking, schedule: Schedule, report: Report, feedback_dir: Path | None) -> tuple[str, ...]:
+    """With --feedback: the copies for the returns that need attention, and the line that says so."""
+    if feedback_dir is None:
+        return ()
+    copies = write_feedback(report.returns, schedule, feedback_dir, _registry(job.registry_path), job.open_password)
+    return (feedback_line(copies, feedback_dir),)
+
 
 
 RETURNS_ARG = click.argument("returns", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
@@ -243,6 +255,11 @@ REGISTRY_OPT = click.option(
     help="The registry of issued blanks (the xlschedule-registry folder xlschedule build wrote). "
          "Default: output/xlschedule-registry, if there is one.",
 )
+FEEDBACK_OPT = click.option(
+    "--feedback", "feedback_dir", type=click.Path(file_okay=False, path_type=Path),
+    help="Write a feedback copy of each return with a finding into this folder (the return in a fresh blank, "
+         "each finding listed and marked on its cell), and feedback.txt saying which forces have copies.",
+)
 REPORT_OPT = click.option(
     "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
     help="Also write every finding as JSON to this file.",
@@ -256,6 +273,7 @@ REPORT_OPT = click.option(
     default=DEFAULT_OUT, show_default=True, help="The consolidated workbook to write.",
 )
 @REPORT_OPT
+@FEEDBACK_OPT
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the Responses table as CSV, for analysts.")
 @click.option(
@@ -269,8 +287,8 @@ REPORT_OPT = click.option(
 @SCHEDULE_OPT
 @REGISTRY_OPT
 def ingest(
-    returns: tuple[Path, ...], out_path: Path, report_path: Path | None, csv_path: Path | None,
-    db_path: Path | None, fresh: bool, wait: float, strict: bool, open_password: str | None,
+    returns: tuple[Path, ...], out_path: Path, report_path: Path | None, feedback_dir: Path | None,
+    csv_path: Path | None, db_path: Path | None, fresh: bool, wait: float, strict: bool, open_password: str | None,
     schedule_path: Path | None, registry_path: Path | None,
 ) -> None:
     """Check completed returns and consolidate the accepted ones into one workbook.
@@ -291,17 +309,20 @@ def ingest(
         db = db_path or default_ledger(out_path)
         for path, option in ((out_path, "--out"), (report_path, "--report"), (csv_path, "--csv"), (db, "--db")):
             check_writable(path, option)
+        prepare_feedback(feedback_dir)
         job = Checking("ingest", returns, schedule_path, strict, open_password, db, fresh, wait,
                        registry_path,
                        {"out": out_path, "csv": csv_path, "report": report_path})
         schedule, report = _run_checks(job)  # the ledger is committed first: the workbook is never ahead of it
         write_outputs(schedule, report, out_path, csv_path, report_path)
-    _finish(report, job, f" Consolidated into {out_path}")
+        more = _feedback(job, schedule, report, feedback_dir)
+    _finish(report, job, f" Consolidated into {out_path}", more)
 
 
 @main.command()
 @RETURNS_ARG
 @REPORT_OPT
+@FEEDBACK_OPT
 @click.option(
     "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
     help="Record the run in this ledger, and take from it what it has already judged. Default: record nothing.",
@@ -313,8 +334,9 @@ def ingest(
 @SCHEDULE_OPT
 @REGISTRY_OPT
 def validate(
-    returns: tuple[Path, ...], report_path: Path | None, db_path: Path | None, fresh: bool, wait: float,
-    strict: bool, open_password: str | None, schedule_path: Path | None, registry_path: Path | None,
+    returns: tuple[Path, ...], report_path: Path | None, feedback_dir: Path | None, db_path: Path | None,
+    fresh: bool, wait: float, strict: bool, open_password: str | None, schedule_path: Path | None,
+    registry_path: Path | None,
 ) -> None:
     """Check completed returns without writing a consolidation.
 
@@ -326,13 +348,15 @@ def validate(
     with reported():
         for path, option in ((report_path, "--report"), (db_path, "--db")):
             check_writable(path, option)
+        prepare_feedback(feedback_dir)
         job = Checking("validate", returns, schedule_path, strict, open_password, db_path, fresh, wait,
                        registry_path,
                        {"report": report_path})
-        _schedule, report = _run_checks(job)
+        schedule, report = _run_checks(job)
         if report_path:
             report.write_json(report_path)
-    _finish(report, job)
+        more = _feedback(job, schedule, report, feedback_dir)
+    _finish(report, job, more=more)
 
 
 @main.command()

@@ -74,6 +74,12 @@ def carry(answers: Answers, blank: bytes, form: Form) -> bytes:
     Scores that are numbers are written as numbers (as a dropdown enters them); evidence is always text,
     even when it starts with '='. Refs the form does not have are left out: see `not_placed`."""
     wb = load_workbook(io.BytesIO(blank))
+    carry_into(answers, wb, form)
+    return workbook_bytes(wb)
+
+
+def carry_into(answers: Answers, wb: Workbook, form: Form) -> None:
+    """`carry`, into a blank already open: for a caller that adds more to the workbook before saving it."""
     cover = wb[COVER_SHEET]
     for name, value in answers.cover.items():
         if name in form.cover_inputs and value is not None:
@@ -89,7 +95,6 @@ def carry(answers: Answers, blank: bytes, form: Form) -> bytes:
             ws[row.policy].value = given.policy
         if given.evidence is not None:
             _text_or_value(ws[row.evidence], given.evidence)
-    return workbook_bytes(wb)
 
 
 def _text_or_value(cell: object, value: object) -> None:

@@ -1,0 +1,508 @@
+"""Feedback to forces: an annotated copy of each return that needs attention, to fix and send back.
+
+For every return of a run with a finding, `write_feedback` writes a copy: the return's answers carried
+into a fresh blank of the return's own template (the blank it was issued, from the registry; without
+one, the blank rebuilt from the current schedule), so protection, validations and metadata are those of
+any blank and the copy is judged against the same blank when it comes back. Added to it:
+
+- a first sheet, "Feedback", listing every finding: sheet, a link to the cell, code, what is wrong,
+  what to do, and whether it stops the return being accepted; above it, which return and force this is
+  feedback on, from the run of which date, with the counts;
+- a note on each flagged cell and a highlight on it (a conditional format placed before the blank's,
+  so it shows on a filled input too, and a border); a locked cell that was changed says what the blank
+  has there (the copy has it back) and what the return had;
+- values ingest could not accept (a score of 7, "Maybe") kept in their cells, so nothing typed is lost:
+  the copy is accepted once each is replaced by an option.
+
+The Feedback sheet is not part of the return: the metadata names it and records a digest of its text
+(feedback_mark), so ingest passes over it while it is unchanged, and treats it as an added sheet
+otherwise. A short text file beside the copies (`feedback.txt`), and `summary_rows` for the consolidated
+workbook, say which forces have copies to go back and why, and which returns got none (those ingest
+could not read): ready to send on. Messages never hold evidence; the copies do, and carry the marking.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Sequence
+from copy import copy
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
+from openpyxl.formatting.formatting import ConditionalFormattingList
+from openpyxl.formatting.rule import Rule
+from openpyxl.styles import Border, PatternFill, Side
+from openpyxl.styles.differential import DifferentialStyle
+from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.worksheet import Worksheet
+
+from . import feedback_mark, layout
+from .build import name_force
+from .codes import Code
+from .consolidation.kit import LINK, TOP_WRAP, Frame, fit_rows, header, print_setup, put, table, top
+from .errors import OutputError
+from .ingest import Templates, read_answers
+from .model import COVER_SHEET, META_SHEET, Finding, Return, ReturnStatus, Schedule, Severity
+from .packager import escape_cr, workbook_bytes, write_atomic
+from .read import CellValue, WorkbookSnapshot, as_text, read_workbook
+from .registry import Blank, Registry
+from .upgrade import Answers, carry_into
+
+FEEDBACK_SHEET = "Feedback"
+SUMMARY_FILE = "feedback.txt"
+COPY_SUFFIX = "-feedback"
+AUTHOR = "xlschedule"
+
+#: The highlight on a flagged cell: Excel's light red "bad" fill, and a dark red border.
+FLAG_RED = "C00000"
+FLAG_FILL = "FFC7CE"
+FLAG = DifferentialStyle(fill=PatternFill(bgColor=FLAG_FILL))
+FLAG_SIDE = Side(style="medium", color=FLAG_RED)
+FLAG_BORDER = Border(left=FLAG_SIDE, right=FLAG_SIDE, top=FLAG_SIDE, bottom=FLAG_SIDE)
+
+#: What the copy has already put right, and what is left to the inspector, for findings the fresh blank
+#: itself settles (the message's own "what to do" speaks of the return as it was sent).
+DONE_IN_COPY = {
+    Code.LOCKED_CELL_CHANGED.code: "Nothing: this copy has the blank's content back (see the cell's note). If "
+                                   "what the return had there belongs in an answer, type it into the evidence.",
+    Code.FORCE_CHANGED.code: "Nothing: this copy names the force it was built for again.",
+    Code.SHEET_UNPROTECTED.code: "Nothing: this copy is protected again.",
+    Code.SHEET_ADDED.code: "This copy does not have that sheet. If it holds anything the return needs, type it "
+                           "into the evidence cells (it is still in the file you sent).",
+    Code.SHEET_MISSING.code: "This copy has the sheet back, with no answers on it: answer it.",
+    Code.ROWS_INSERTED_OR_DELETED.code: "This copy has the blank's rows; the answers on this sheet could not be "
+                                        "carried: type them again from the file you sent.",
+    Code.FORMULA_IN_EVIDENCE.code: "This copy keeps it as text: check that it reads as you meant.",
+    Code.VOLATILE_DATE.code: "This copy has that date typed in: check it is the date of audit.",
+}
+MOVED_ROWS = Code.ROWS_INSERTED_OR_DELETED.code
+INVALID = {Code.INVALID_SCORE.code, Code.INVALID_POLICY_FIT.code}
+
+
+class CannotCopy(Exception):
+    """A return whose copy cannot be made: why, in words for the summary."""
+
+
+@dataclass
+class Copy:
+    """What became of one return that needs attention: its copy, or why it has none."""
+
+    ret: Return
+    out: Path | None = None
+    reason: str = ""  # why there is no copy, when out is None
+    kept: list[str] = field(default_factory=list)  # cells holding a value ingest could not accept, kept
+
+    @property
+    def errors(self) -> int:
+        return len(self.ret.errors())
+
+    @property
+    def warnings(self) -> int:
+        return len(self.ret.warnings())
+
+    @property
+    def codes(self) -> list[str]:
+        return list(dict.fromkeys(f.code for f in self.ret.findings))
+
+
+# --- the run's copies -------------------------------------------------------------------------------------
+
+
+def needs_attention(ret: Return) -> bool:
+    return bool(ret.findings) and ret.status is not ReturnStatus.WITHDRAWN
+
+
+def write_feedback(
+    returns: Sequence[Return], schedule: Schedule, out_dir: Path, registry: Registry | None = None,
+    open_password: str | None = None, run_date: date | None = None,
+) -> list[Copy]:
+    """A feedback copy in `out_dir` for every return with a finding, and the run's summary beside them.
+
+    Returns each return that needs attention with its copy, or why it has none (it could not be read as a
+    return of this round). Raises OutputError when `out_dir` cannot be written."""
+    run_date = run_date or date.today()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out_dir}: cannot create the feedback folder ({exc.strerror or exc})") from None
+    inputs = {Path(r.file).resolve() for r in returns}
+    templates = Templates(schedule, registry)
+    taken: set[str] = set()
+    copies: list[Copy] = []
+    for ret in returns:
+        if not needs_attention(ret):
+            continue
+        result = Copy(ret)
+        copies.append(result)
+        try:
+            reason = no_copy_reason(ret)
+            if reason:
+                raise CannotCopy(reason)
+            data, result.kept = annotated_copy(Path(ret.file), ret, templates, schedule, run_date, open_password)
+        except CannotCopy as exc:
+            result.reason = str(exc)
+            continue
+        result.out = _target(out_dir, Path(ret.file), taken, inputs)
+        _write(result.out, data)
+    _write(out_dir / SUMMARY_FILE, summary_text(copies, run_date).encode("utf-8"))
+    return copies
+
+
+def prepare_feedback(out_dir: Path | None) -> None:
+    """Fail before any work if the feedback folder cannot be made or written."""
+    if out_dir is None:
+        return
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"--feedback {out_dir}: cannot create the folder ({exc.strerror or exc})") from None
+    if not os.access(out_dir, os.W_OK):
+        raise OutputError(f"--feedback {out_dir}: not writable; choose another folder")
+
+
+def feedback_line(copies: Sequence[Copy], out_dir: Path) -> str:
+    """What the console says of the copies: how many, where, and how many returns got none (never evidence)."""
+    made = sum(1 for c in copies if c.out is not None)
+    line = (f"Feedback: {made} cop{'y' if made == 1 else 'ies'} to send back in {out_dir}"
+            f" ({out_dir / SUMMARY_FILE} says which forces and why)")
+    none = len(copies) - made
+    if none:
+        line += f"; {none} return{'s' if none != 1 else ''} could not be copied (listed there, with what to do)"
+    return line + "."
+
+
+def no_copy_reason(ret: Return) -> str | None:
+    """Why a return that needs attention gets no copy, or None when it gets one."""
+    twin = next((f for f in ret.findings if f.code == Code.DUPLICATE_FILE.code), None)
+    if twin is not None:
+        return f"{Code.DUPLICATE_FILE.code}: {twin.message}"
+    if ret.force is None or ret.mode is None:
+        first = ret.errors()[0] if ret.errors() else ret.findings[0]
+        return f"it could not be read as a return of this round ({first.code}): {first.message}"
+    return None
+
+
+def _target(out_dir: Path, source: Path, taken: set[str], inputs: set[Path]) -> Path:
+    """`<name>-feedback.xlsx` in `out_dir`, never a return of the run nor another copy of this run."""
+    stem = f"{source.stem}{COPY_SUFFIX}"
+    n = 1
+    while True:
+        name = f"{stem}.xlsx" if n == 1 else f"{stem}-{n}.xlsx"
+        target = out_dir / name
+        if name.casefold() not in taken and target.resolve() not in inputs:
+            taken.add(name.casefold())
+            return target
+        n += 1
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        write_atomic(path, data)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+# --- one copy -------------------------------------------------------------------------------------------------
+
+
+def annotated_copy(
+    path: Path, ret: Return, templates: Templates, schedule: Schedule, run_date: date,
+    open_password: str | None = None,
+) -> tuple[bytes, list[str]]:
+    """The feedback copy of one return (judged as `ret`) as bytes, and the cells where a value ingest could not
+    accept is kept. Raises CannotCopy when the file cannot be read again as the return it was judged to be."""
+    from .errors import ReadError
+
+    try:
+        snap = read_workbook(path, open_password)
+    except ReadError as exc:
+        raise CannotCopy(f"it could not be read again ({exc.code.code})") from None
+    blank, problems = templates.resolve(str(path), snap.meta() or {})
+    if blank is None or ret.force is None:
+        raise CannotCopy(problems[0].message if problems else "its blank could not be found")
+    wb = load_workbook(io.BytesIO(blank.data))
+    name_force(wb, blank.schedule, ret.force)
+    carry_into(_answers(ret, snap, blank), wb, blank.form)
+    kept = _keep_invalid(wb, snap, ret.findings)
+    marks = _marks(ret, snap, blank, kept)
+    _flag(wb, marks)
+    frame = Frame(marking=schedule.schedule.protective_marking, title=f"Feedback on {_which(ret)}")
+    _findings_sheet(wb, ret, frame, run_date, kept)
+    _cover_note(wb, ret, run_date, blank.form.cover_cell("force"))
+    return workbook_bytes(wb), sorted(f"{quote(s)}!{c}" for s, c in kept)
+
+
+def _answers(ret: Return, snap: WorkbookSnapshot, blank: Blank) -> Answers:
+    """The return's answers as its own blank puts them (its own refs, not the current schedule's); none from a
+    sheet whose rows moved, since they would be read from the wrong rows."""
+    own = Return(file=ret.file, force=ret.force, mode=blank.mode)
+    read_answers(own, snap, blank)
+    answers = Answers.of(own)
+    moved = {f.sheet for f in ret.findings if f.code == MOVED_ROWS}
+    sheet_of = {row.ref: row.sheet for row in blank.form.rows}
+    answers.rows = {ref: a for ref, a in answers.rows.items() if sheet_of.get(ref) not in moved}
+    return answers
+
+
+def _keep_invalid(wb: Workbook, snap: WorkbookSnapshot, findings: list[Finding]) -> dict[tuple[str, str], object]:
+    """Type back into the copy each value ingest could not accept as an option (a formula as its text), so it
+    is not lost; the copy is rejected until it is replaced. Returns (sheet, cell) -> the value kept."""
+    kept: dict[tuple[str, str], object] = {}
+    for f in findings:
+        if f.code not in INVALID or f.sheet is None or f.cell is None or f.sheet not in wb.sheetnames:
+            continue
+        sheet = snap.sheets.get(f.sheet)
+        cv = sheet.cells.get(f.cell) if sheet else None
+        if cv is None:
+            continue
+        value = cv.value
+        cell = wb[f.sheet][f.cell]
+        if isinstance(value, str) or cv.is_formula or cv.is_error:
+            cell.value = escape_cr(str(value) if not cv.is_formula or str(value).startswith("=") else f"={value}")
+            cell.data_type = "s"
+        else:
+            cell.value = value
+        kept[(f.sheet, f.cell)] = value
+    return kept
+
+
+def _marks(
+    ret: Return, snap: WorkbookSnapshot, blank: Blank, kept: dict[tuple[str, str], object]
+) -> dict[tuple[str, str], list[str]]:
+    """(sheet, cell) -> the paragraphs of its note: each finding there, with what the copy did about it."""
+    assert ret.force is not None
+    locked = blank.locked(ret.force)
+    evidence_of = {row.score: row.evidence for row in blank.form.rows if row.score}
+    marks: dict[tuple[str, str], list[str]] = {}
+    for f in ret.findings:
+        if f.sheet is None or f.cell is None or f.sheet == META_SHEET:
+            continue
+        text = f"{f.code} ({_severity(f)}): {f.message}"
+        if (f.sheet, f.cell) in kept:
+            text += " What you typed is kept in this cell, so that it is not lost; the return is accepted once " \
+                    "an option replaces it."
+        elif f.code in (Code.LOCKED_CELL_CHANGED.code, Code.FORCE_CHANGED.code):
+            text += " " + _what_blank_had(locked.get(f.sheet, {}).get(f.cell), snap, f.sheet, f.cell)
+        elif f.code == Code.EVIDENCE_NOT_TEXT.code:
+            text += " It is empty in this copy."
+        marks.setdefault((f.sheet, f.cell), []).append(text)
+        if f.code == Code.LOW_SCORE_NO_EVIDENCE.code and f.cell in evidence_of:
+            marks.setdefault((f.sheet, evidence_of[f.cell]), []).append(
+                f"{f.code}: write here the evidence behind the score in {f.cell}.")
+    return marks
+
+
+def _what_blank_had(want: CellValue | None, snap: WorkbookSnapshot, sheet: str, cell: str) -> str:
+    had = snap.sheets[sheet].cells.get(cell) if sheet in snap.sheets else None
+    blank = "nothing" if want is None else _shown(want)
+    returned = "nothing" if had is None else _shown(had)
+    return f"The blank has {blank} here, and so does this copy; the return you sent had {returned}."
+
+
+def _shown(cv: CellValue) -> str:
+    text = as_text(cv.value)
+    return f"the formula {text if text.startswith('=') else '=' + text}" if cv.is_formula else f"“{text}”"
+
+
+def _severity(f: Finding) -> str:
+    return "stops the return being accepted" if f.severity is Severity.ERROR else "warning"
+
+
+def _flag(wb: Workbook, marks: dict[tuple[str, str], list[str]]) -> None:
+    """A note on each flagged cell, a border round it, and a fill from a conditional format placed before the
+    blank's own (which turn a filled input white), so the highlight shows whatever the cell holds."""
+    by_sheet: dict[str, list[str]] = {}
+    for (sheet, coord), paragraphs in marks.items():
+        if sheet not in wb.sheetnames:
+            continue
+        cell = wb[sheet][coord]
+        text = "\n\n".join(paragraphs)
+        cell.comment = Comment(text, AUTHOR, height=min(400, 60 + 15 * (len(text) // 45)), width=320)
+        cell.border = FLAG_BORDER
+        by_sheet.setdefault(sheet, []).append(coord)
+    for sheet, coords in by_sheet.items():
+        _flag_first(wb[sheet], " ".join(layout.cell_ranges(coords)))
+
+
+def _flag_first(ws: Worksheet, cells: str) -> None:
+    """The highlight as the sheet's first conditional format, by priority (Excel) and in order (LibreOffice,
+    which applies the first of overlapping formats)."""
+    existing = ws.conditional_formatting
+    fresh = ConditionalFormattingList()
+    fresh.add(cells, Rule(type="expression", dxf=FLAG, formula=["TRUE"], stopIfTrue=True))
+    for cf in existing:
+        for rule in cf.rules:
+            rule.priority = fresh.max_priority + 1
+            fresh.add(cf, rule)
+    ws.conditional_formatting = fresh
+
+
+def _cover_note(wb: Workbook, ret: Return, run_date: date, force_cell: str) -> None:
+    """The cover says, in a note on the force's name, that this is a feedback copy and where the findings are."""
+    cover = wb[COVER_SHEET]
+    cover[force_cell].comment = Comment(
+        f"{_headline(ret, run_date)} {_counts(ret)} The findings are listed on the '{FEEDBACK_SHEET}' sheet, and "
+        "each flagged cell has a note like this one.", AUTHOR, height=120, width=320)
+    wb.properties.subject = _headline(ret, run_date)
+
+
+def _which(ret: Return) -> str:
+    ref = f"return {ret.return_ref}" if ret.return_ref else "a return with no return reference"
+    return f"{ref} of {ret.force}"
+
+
+def _headline(ret: Return, run_date: date) -> str:
+    return f"Feedback on {_which(ret)}, from the xlschedule run of {run_date.isoformat()}."
+
+
+def _counts(ret: Return) -> str:
+    errors, warnings = len(ret.errors()), len(ret.warnings())
+    findings = f"{len(ret.findings)} finding{'s' if len(ret.findings) != 1 else ''}"
+    return (f"{findings}: {errors} stop{'s' if errors == 1 else ''} the return being accepted, "
+            f"{warnings} {'is a warning' if warnings == 1 else 'are warnings'}.")
+
+
+def quote(sheet: str) -> str:
+    return layout.quote_sheet(sheet)
+
+
+# --- the Feedback sheet -----------------------------------------------------------------------------------
+
+FINDING_HEADERS = ("Sheet", "Cell", "Code", "Stops acceptance", "What is wrong", "What to do")
+FINDING_WIDTHS = (18.0, 12.0, 22.0, 12.0, 60.0, 60.0)
+#: A message is what is wrong (its first sentence), then what to do (the rest): split at the first sentence end.
+_SENTENCE = re.compile(r"(?<=[.)])\s+(?=[A-Z])")
+
+
+def split_message(message: str) -> tuple[str, str]:
+    """A finding's message as (what is wrong, what to do): the first sentence, and the rest."""
+    parts = _SENTENCE.split(message, maxsplit=1)
+    return (parts[0], parts[1]) if len(parts) == 2 else (message, "")
+
+
+def finding_row(f: Finding) -> tuple[str, str, str, str, str, str]:
+    wrong, to_do = split_message(f.message)
+    to_do = DONE_IN_COPY.get(f.code, to_do)
+    stops = "Yes" if f.severity is Severity.ERROR else "No"
+    return (f.sheet or "", f.cell or "", f.code, stops, wrong, to_do)
+
+
+def _findings_sheet(
+    wb: Workbook, ret: Return, frame: Frame, run_date: date, kept: dict[tuple[str, str], object]
+) -> Worksheet:
+    name = FEEDBACK_SHEET
+    while name in wb.sheetnames:
+        name = f"{name}_"
+    cover = wb[COVER_SHEET]
+    ws = wb.create_sheet(name, 0)
+    notes = [
+        _headline(ret, run_date)[:-1] + f", on the file {Path(ret.file).name}.",
+        _counts(ret),
+        "This is your return, every answer in it, in a fresh blank. Each cell listed below is marked where it "
+        "sits (a red highlight and a note); click its cell to go there.",
+        "Do what the last column says, save this workbook as it is (Excel Workbook, .xlsx) and send it back.",
+    ]
+    if kept:
+        notes.append("Scores and policy fits that are not one of the options are kept in their cells, so nothing "
+                     "you typed is lost: pick an option from the dropdown in their place.")
+    head = top(ws, frame, f"Feedback on {_which(ret)}", notes) + 1
+    header(ws, head, FINDING_HEADERS, FINDING_WIDTHS)
+    for offset, f in enumerate(ret.findings, start=1):
+        row = head + offset
+        values = finding_row(f)
+        for col, value in enumerate(values, start=1):
+            put(ws, row, col, value, TOP_WRAP)
+        if f.sheet and f.sheet in wb.sheetnames and f.sheet != META_SHEET:
+            where = f"{quote(f.sheet)}!{f.cell or 'A1'}"
+            link = ws.cell(row=row, column=2 if f.cell else 1)
+            link.hyperlink = Hyperlink(ref=link.coordinate, location=where, display=str(link.value))
+            link.font = LINK
+        fit_rows(ws, row, [(str(v), w - 1) for v, w in zip(values, FINDING_WIDTHS, strict=True)])
+    table(ws, "Findings", head, len(FINDING_HEADERS), len(ret.findings))
+    print_setup(ws, frame, head)
+    for sheet in wb.worksheets:
+        sheet.sheet_view.tabSelected = sheet is ws
+    wb.active = 0
+    ws.protection = copy(cover.protection)
+    _record(wb, ws)
+    return ws
+
+
+def _record(wb: Workbook, ws: Worksheet) -> None:
+    """Name the Feedback sheet and its digest in the metadata, below the blank's own keys."""
+    meta = wb[META_SHEET]
+    cells = {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value is not None}
+    row = meta.max_row + 1
+    for offset, (key, value) in enumerate(((feedback_mark.SHEET_KEY, ws.title),
+                                           (feedback_mark.DIGEST_KEY, feedback_mark.sheet_digest(cells)))):
+        meta[f"{layout.META_KEY_COL}{row + offset}"] = key
+        meta[f"{layout.META_VALUE_COL}{row + offset}"] = value
+
+
+# --- the run's summary, for the central team -------------------------------------------------------------
+
+SUMMARY_HEADERS = ("Force", "Return", "File", "Status", "Errors", "Warnings", "Codes", "Feedback copy", "Next step")
+SUMMARY_WIDTHS = (16.0, 12.0, 30.0, 11.0, 8.0, 10.0, 30.0, 30.0, 60.0)
+
+
+def summary_rows(copies: Sequence[Copy]) -> list[tuple[str, str, str, str, int, int, str, str, str]]:
+    """One row per return that needs attention: who it is from, why, its copy, and what happens next."""
+    rows = []
+    for c in copies:
+        ret = c.ret
+        if c.out is not None:
+            step = ("Send the copy back to the force: they fix what its Feedback sheet lists and send it back."
+                    if ret.status is not ReturnStatus.ACCEPTED else
+                    "Accepted with warnings: send the copy back if the gaps matter.")
+        else:
+            step = f"No copy: {c.reason}"
+        rows.append((ret.force or "", ret.return_ref or "", ret.file, ret.status.value, c.errors, c.warnings,
+                     ", ".join(c.codes), c.out.name if c.out else "", step))
+    return rows
+
+
+def summary_text(copies: Sequence[Copy], run_date: date) -> str:
+    """The short text file beside the copies: which forces have copies to go back and why. No evidence."""
+    with_copy = [c for c in copies if c.out is not None]
+    without = [c for c in copies if c.out is None]
+    lines = [f"Feedback from the xlschedule run of {run_date.isoformat()}: {len(copies)} return(s) need attention, "
+             f"{len(with_copy)} with a feedback copy to send back.", ""]
+    if with_copy:
+        lines.append("Copies to send back (each is the return with its findings marked; the force fixes them and "
+                     "sends the copy back as it is):")
+        for c in with_copy:
+            assert c.out is not None
+            lines.append(f"- {c.ret.force}, return {c.ret.return_ref or '(no reference)'}: {c.out.name} (from "
+                         f"{c.ret.file}): {c.ret.status.value}, {c.errors} error(s), {c.warnings} warning(s): "
+                         f"{', '.join(c.codes)}")
+        lines.append("")
+    if without:
+        lines.append("No copy (the force sends the return again, as the reason says):")
+        for c in without:
+            lines.append(f"- {c.ret.file}: {c.reason}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def add_summary_sheet(wb: Workbook, frame: Frame, copies: Sequence[Copy], run_date: date) -> Worksheet:
+    """The run's feedback summary as a sheet of a workbook (the consolidated one), framed as its other sheets."""
+    ws = wb.create_sheet(FEEDBACK_SHEET)
+    with_copy = sum(1 for c in copies if c.out is not None)
+    head = top(ws, frame, "Feedback to forces", [
+        f"Returns of the run of {run_date.isoformat()} that need attention: {len(copies)}; "
+        f"{with_copy} with a feedback copy to send back to the force.",
+        "A copy is the return with every finding marked on its cell; the force fixes them and sends the copy back.",
+    ]) + 1
+    header(ws, head, SUMMARY_HEADERS, SUMMARY_WIDTHS)
+    for offset, values in enumerate(summary_rows(copies), start=1):
+        for col, value in enumerate(values, start=1):
+            put(ws, head + offset, col, value, TOP_WRAP)
+        fit_rows(ws, head + offset, [(str(v), w - 1) for v, w in zip(values, SUMMARY_WIDTHS, strict=True)])
+    table(ws, "Feedback", head, len(SUMMARY_HEADERS), len(copies))
+    print_setup(ws, frame, head)
+    return ws
