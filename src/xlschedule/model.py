@@ -297,6 +297,10 @@ class Return(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)  # what a client changed that no check depends on
     status: ReturnStatus = ReturnStatus.ACCEPTED
+    #: Counts kept for a return whose responses are not held in memory (one judged in an earlier run):
+    #: when set, `answered` and `total` give them instead of counting `responses`.
+    answered_count: int | None = None
+    response_count: int | None = None
 
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity is Severity.ERROR]
@@ -307,6 +311,13 @@ class Return(BaseModel):
     @property
     def answered(self) -> int:
         """Responses with an answer: a score in the scored modes, evidence in narrative."""
+        if self.answered_count is not None:
+            return self.answered_count
         if self.mode is Mode.NARRATIVE:
             return sum(1 for r in self.responses if r.evidence)
         return sum(1 for r in self.responses if r.score is not None)
+
+    @property
+    def total(self) -> int:
+        """Responses read (answered or not)."""
+        return self.response_count if self.response_count is not None else len(self.responses)
