@@ -10,18 +10,19 @@ import subprocess
 import zipfile
 from pathlib import Path
 
-import ooxml
 import pytest
-from libreoffice import SOFFICE, require_libreoffice
 from openpyxl import load_workbook
-from test_consolidate import TRICKY, sample_returns
-from test_schemas import assert_valid
 
+from test_schemas import assert_valid
 from xlschedule.consolidate import RESPONSE_COLUMNS, write_outputs
 from xlschedule.consolidation.kit import excel_text
 from xlschedule.consolidation.run import Run
 from xlschedule.model import Return, Schedule
 from xlschedule.report import Report
+
+import ooxml
+from libreoffice import SOFFICE, require_libreoffice
+from test_consolidate import TRICKY, sample_returns
 
 #: Text a return may carry that must come back exactly, or as Excel's own escape of it.
 HOSTILE = [*TRICKY, "<b>&amp;</b> & <", "line one\r\nline two", "literal _x000D_ stays", "tab\tand\nnewline",
