@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import functools
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,7 +77,10 @@ def stream_rows(rows: Rows, csv_file: IO[bytes] | None) -> Iterator[streamsheet.
     """Each response row as a sheet row (inert text, with the height its wrapped text needs), writing the
     CSV row beside it: raw text, as analysts' tools expect, with a BOM so Excel reads UTF-8."""
     widths = [header_width(name, w) for name, w in zip(RESPONSE_COLUMNS, RESPONSE_WIDTHS, strict=True)]
-    lines = functools.lru_cache(maxsize=4096)(word_lines)  # items, sections and files repeat for every return
+    # Items, sections and files repeat for every return, and so do most values but the evidence: each is
+    # measured and escaped once.
+    lines: dict[tuple[int, str], int] = {}
+    safe: dict[str, str] = {}
     text = io.TextIOWrapper(csv_file, encoding="utf-8-sig", newline="") if csv_file else None
     writer = csv.writer(text, lineterminator="\r\n") if text else None
     if writer:
@@ -86,9 +88,21 @@ def stream_rows(rows: Rows, csv_file: IO[bytes] | None) -> Iterator[streamsheet.
     for row in rows():
         if writer:
             writer.writerow(["" if v is None else v for v in row])
-        height = max(lines(row[_ITEM] or "", widths[_ITEM]), lines(row[_SECTION] or "", widths[_SECTION]),
-                     lines(row[_FILE] or "", widths[_FILE]), word_lines(row[_EVIDENCE] or "", widths[_EVIDENCE]))
-        yield [excel_text(v) if isinstance(v, str) else v for v in row], row_height(height) if height > 1 else None
+        height = 1
+        for c in (_ITEM, _SECTION, _FILE):
+            key = (c, row[c] or "")
+            n = lines.get(key)
+            if n is None:
+                n = lines[key] = word_lines(key[1], widths[c])
+            height = max(height, n)
+        evidence = row[_EVIDENCE]
+        if evidence:
+            height = max(height, word_lines(evidence, widths[_EVIDENCE]))
+        cells = list(row)
+        for c, v in enumerate(row):
+            if type(v) is str:  # the evidence is unique, so not kept; the rest repeat
+                cells[c] = excel_text(v) if c == _EVIDENCE else safe.get(v) or safe.setdefault(v, excel_text(v))
+        yield cells, row_height(height) if height > 1 else None
     if text:
         text.flush()
         text.detach()

@@ -133,14 +133,26 @@ def replace_rows(
 
 def _write_rows(fh: IO[bytes], first: int, rows: Iterable[StreamRow], columns: list[str], styles: list[str],
                 shared: list[SharedStrings | None]) -> int:
+    # A cell's XML after its reference depends only on its column and value: values repeat from return to
+    # return (every column but the evidence), so each is made once.
+    made: list[dict[Any, str] | None] = [{} if s is not None else None for s in shared]
     r = first - 1
     batch: list[str] = []
     for values, height in rows:
         r += 1
-        ht = f' ht="{height:g}" customHeight="1"' if height else ""
-        cells = "".join(cell_xml(f"{col}{r}", style, v, s)
-                        for col, style, v, s in zip(columns, styles, values, shared, strict=True))
-        batch.append(f'<row r="{r}"{ht}>{cells}</row>')
+        parts = [f'<row r="{r}" ht="{height:g}" customHeight="1">' if height else f'<row r="{r}">']
+        for col, style, value, strings, cache in zip(columns, styles, values, shared, made, strict=True):
+            if cache is None:
+                parts.append(cell_xml(f"{col}{r}", style, value, strings))
+                continue
+            rest = cache.get(value) if type(value) is str else None
+            if rest is None:
+                rest = cell_xml("", style, value, strings)[len('<c r=""'):]
+                if type(value) is str:
+                    cache[value] = rest
+            parts.append(f'<c r="{col}{r}"{rest}')
+        parts.append("</row>")
+        batch.append("".join(parts))
         if len(batch) >= BATCH:
             fh.write("".join(batch).encode("utf-8"))
             batch.clear()

@@ -62,6 +62,7 @@ class Run:
         self.sections = {s.ref: s for s in schedule.sections}
         self.items = {i.ref: i.text for s in schedule.sections for i in s.items}
         self.order = {ref: n for n, ref in enumerate(ref for s in schedule.sections for ref in section_refs(s))}
+        self._answerable: dict[Mode, int] = {}
         self.rows: Rows = rows or self.held_rows
         self.tally = Tally(self)
         for row in self.rows():
@@ -113,7 +114,9 @@ class Run:
 
     def answerable(self, mode: Mode) -> int:
         """Cells a complete return in `mode` answers."""
-        return len(layout.answer_cells(self.schedule, mode))
+        if mode not in self._answerable:
+            self._answerable[mode] = len(layout.answer_cells(self.schedule, mode))
+        return self._answerable[mode]
 
     def incomplete(self, ret: Return) -> bool:
         """Accepted with at least one answer cell left empty (N/A is an answer)."""
@@ -164,6 +167,7 @@ class Tally:
         yes, *_, no = run.schedule.policy_fit.options
         self.yes, self.no = yes, no
         self.na = run.schedule.schedule.not_applicable
+        self.values = {m: {o: score_value(run.schedule, m, o) for o in run.schedule.modes[m].options} for m in Mode}
 
     def add(self, row: Row) -> None:
         self.count += 1
@@ -176,7 +180,7 @@ class Tally:
         if stats is None:
             stats = self.cells[key] = Stats()
         text = None if score is None else str(score)
-        value = score_value(self.schedule, mode, text)
+        value = self.values[mode].get(text) if text is not None else None
         if value is not None:
             stats.total += value
             stats.scored += 1
