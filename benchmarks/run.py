@@ -1,15 +1,18 @@
 """Benchmarks, side by side on one machine: xlschedule against what one would write without it.
 
-Run from the repository root: `python benchmarks/run.py [--runs 3]`. Prints a Markdown table:
+Run from the repository root: `python benchmarks/run.py [--sets 1000,3000] [--runs 1]`. Prints a
+Markdown table:
 
 - build: all 43 workbooks, against bare_build.py writing the same cell values with bare openpyxl;
-- ingest: N = 86 and N = 430 filled returns (two and ten per force), against plain_ingest.py, the
-  analyst's script that reads every return's values with openpyxl and stacks them with no checks;
-- peak memory of each, and the cost per extra return between N = 86 and N = 430 (the slope),
-  which projects 3,000 returns.
+- ingest, cold: each set of filled returns (made by generate.py: varied scores, N/A, a few unanswered,
+  evidence from a few words to 2,000 characters), every check on, with the consolidated workbook and
+  CSV written, against plain_ingest.py, the analyst's script that reads every return's values with
+  openpyxl and stacks them with no checks;
+- the wall time and peak resident memory of each, and the CPU they ran on (with the load average, as
+  these machines are shared).
 
 Every job runs as a fresh process (start-up included, as a user feels it), `--runs` times; the
-median is reported. Not part of the tests: these machines are shared and noisy.
+median time and the highest peak are reported. Not part of the tests: timings are noisy.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ def run(cmd: list[str], cwd: Path, ok: tuple[int, ...] = (0,)) -> tuple[float, f
     """Wall seconds and peak resident MB of one fresh process."""
     full = ["/usr/bin/time", "-f", "PEAK_KB %M", *cmd] if TIME else cmd
     started = time.perf_counter()
-    result = subprocess.run(full, cwd=cwd, capture_output=True, text=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}  # this tree's xlschedule
+    result = subprocess.run(full, cwd=cwd, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - started
     if result.returncode not in ok:
         sys.exit(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
@@ -45,8 +49,8 @@ def run(cmd: list[str], cwd: Path, ok: tuple[int, ...] = (0,)) -> tuple[float, f
     return elapsed, (int(peak.group(1)) / 1024 if peak else None)
 
 
-def median_of(cmd: list[str], cwd: Path, runs: int) -> tuple[float, float | None]:
-    results = [run(cmd, cwd) for _ in range(runs)]
+def median_of(cmd: list[str], cwd: Path, runs: int, ok: tuple[int, ...] = (0,)) -> tuple[float, float | None]:
+    results = [run(cmd, cwd, ok) for _ in range(runs)]
     peaks = [p for _, p in results if p is not None]
     return statistics.median(t for t, _ in results), (max(peaks) if peaks else None)
 
@@ -65,28 +69,31 @@ def bare_values(folder: Path, out: Path) -> None:
     out.write_text(json.dumps(values, default=str), encoding="utf-8")
 
 
-def make_returns(folder: Path, per_force: int) -> int:
-    """`per_force` filled returns for every force, as inspectors would send them (every 10th scored 1-5)."""
-    sys.path.insert(0, str(ROOT / "src"))
-    from xlschedule.build import build_workbook
-    from xlschedule.model import Mode
-    from xlschedule.packager import workbook_bytes
-    from xlschedule.samples import answers, fill
-    from xlschedule.schedule import load_schedule
+def make_sets(work: Path, sizes: list[int]) -> dict[int, Path]:
+    """One generated set of the largest size; each smaller set is its first returns (hard links)."""
+    sys.path.insert(0, str(HERE))
+    from generate import generate
 
-    schedule = load_schedule(ROOT / "schedule.toml")
-    folder.mkdir()
-    blanks: dict[tuple[str, Mode], bytes] = {}
-    count = 0
-    for force in schedule.forces.names:
-        for k in range(per_force):
-            mode = Mode.SCALE if count % 10 == 9 else Mode.YESNO
-            if (force, mode) not in blanks:
-                blanks[force, mode] = workbook_bytes(build_workbook(schedule, force, mode))
-            values = answers(schedule, mode, count, f"R-{count:04d}")
-            fill(blanks[force, mode], values, folder / f"{force}-{k:02d}.xlsx")
-            count += 1
-    return count
+    biggest = work / f"returns{max(sizes)}"
+    generate(biggest, max(sizes))
+    files = sorted(biggest.glob("*.xlsx"), key=lambda p: p.stem.rsplit("-", 1)[1])
+    sets = {max(sizes): biggest}
+    for n in sizes:
+        if n != max(sizes):
+            folder = sets[n] = work / f"returns{n}"
+            folder.mkdir()
+            for f in files[:n]:
+                os.link(f, folder / f.name)
+    return sets
+
+
+def cpu_name() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        name = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
+    except (OSError, subprocess.CalledProcessError, StopIteration):
+        name = platform.processor() or "unknown CPU"
+    return f"{name}, {os.cpu_count()} cores"
 
 
 def fmt_mb(mb: float | None) -> str:
@@ -95,39 +102,40 @@ def fmt_mb(mb: float | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--sets", default="1000,3000", help="sizes of the return sets, comma-separated")
+    parser.add_argument("--no-build", action="store_true", help="skip build against bare openpyxl")
     args = parser.parse_args()
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""
-    print(f"Machine: {cpu}, {os.cpu_count()} cores; {platform.python_implementation()} {platform.python_version()}; "
-          f"median of {args.runs} runs, each a fresh process.\n")
+    sizes = sorted(int(n) for n in args.sets.split(","))
+    print(f"Machine: {cpu_name()}; {platform.python_implementation()} {platform.python_version()}; "
+          f"median of {args.runs} run(s), each a fresh process; load average at start "
+          f"{os.getloadavg()[0]:.1f} (a shared machine).\n", flush=True)
     rows: list[tuple[str, float, float | None, float, float | None]] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shutil.copy(ROOT / "schedule.toml", work / "schedule.toml")
-        build = median_of([*XLSCHEDULE, "build", "--out", "built"], work, args.runs)
-        bare_values(work / "built", work / "values.json")
-        bare = median_of([sys.executable, str(HERE / "bare_build.py"), "values.json", "bare"], work, args.runs)
-        rows.append(("build 43 workbooks", *build, *bare))
-        per_return = {}
-        for per_force in (2, 10):
-            folder = work / f"returns{per_force}"
-            n = make_returns(folder, per_force)
-            ours = median_of([*XLSCHEDULE, "ingest", str(folder), "--out", f"c{n}.xlsx"], work, args.runs)
-            plain_cmd = [sys.executable, str(HERE / "plain_ingest.py"), str(folder), f"p{n}.xlsx"]
-            plain = median_of(plain_cmd, work, args.runs)
-            rows.append((f"ingest {n} returns", *ours, *plain))
-            per_return[n] = (ours[0], plain[0])
+        if not args.no_build:
+            build = median_of([*XLSCHEDULE, "build", "--out", "built"], work, args.runs)
+            bare_values(work / "built", work / "values.json")
+            bare = median_of([sys.executable, str(HERE / "bare_build.py"), "values.json", "bare"], work, args.runs)
+            rows.append(("build 43 workbooks", *build, *bare))
+            print(f"build: {build[0]:.1f} s; bare openpyxl {bare[0]:.1f} s", flush=True)
+        started = time.perf_counter()
+        sets = make_sets(work, sizes)
+        print(f"generated {', '.join(map(str, sizes))} returns in {time.perf_counter() - started:.0f} s", flush=True)
+        for n, folder in sorted(sets.items()):
+            cmd = [*XLSCHEDULE, "ingest", str(folder), "--out", f"c{n}.xlsx", "--csv", f"c{n}.csv"]
+            ours = median_of(cmd, work, args.runs, ok=(0, 1))
+            print(f"ingest {n}: {ours[0]:.1f} s, {fmt_mb(ours[1])}", flush=True)
+            plain = median_of([sys.executable, str(HERE / "plain_ingest.py"), str(folder), f"p{n}.xlsx"], work,
+                              args.runs)
+            print(f"plain {n}: {plain[0]:.1f} s, {fmt_mb(plain[1])}", flush=True)
+            rows.append((f"ingest {n:,} returns, cold", *ours, *plain))
+    print(f"\nLoad average at the end: {os.getloadavg()[0]:.1f}.\n")
     print("| job | xlschedule | peak memory | baseline | peak memory | ratio |")
     print("|---|---|---|---|---|---|")
     for job, t, mem, base_t, base_mem in rows:
-        print(f"| {job} | {t:.2f} s | {fmt_mb(mem)} | {base_t:.2f} s | {fmt_mb(base_mem)} | {t / base_t:.2f}x |")
-    (n1, (a1, p1)), (n2, (a2, p2)) = sorted(per_return.items())
-    slope, plain_slope = (a2 - a1) / (n2 - n1), (p2 - p1) / (n2 - n1)
-    print(f"\nCost per extra return (slope, N={n1} to {n2}): xlschedule {slope * 1000:.1f} ms, "
-          f"plain script {plain_slope * 1000:.1f} ms.")
-    print(f"Projected 3,000 returns: xlschedule {a2 + slope * (3000 - n2):.0f} s, "
-          f"plain script {p2 + plain_slope * (3000 - n2):.0f} s.")
+        print(f"| {job} | {t:.1f} s | {fmt_mb(mem)} | {base_t:.1f} s | {fmt_mb(base_mem)} | {t / base_t:.2f}x |")
 
 
 if __name__ == "__main__":

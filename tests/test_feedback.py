@@ -288,3 +288,14 @@ def test_the_copy_holds_no_active_content(round_):
     assert not any(n.startswith(("xl/vbaProject", "xl/externalLinks", "xl/embeddings")) for n in names)
     assert 'TargetMode="External"' not in rels
     assert any("comments" in n for n in names)
+
+
+def test_the_consolidated_workbook_of_a_feedback_run_lists_the_copies(round_):
+    """ingest --feedback puts the run's feedback summary in the consolidated workbook, listed on Contents."""
+    path = round_["tmp"] / "c.xlsx"
+    rows = table_rows(path, "Feedback")
+    assert [(r["Force"], r["Feedback copy"]) for r in rows if r["Feedback copy"]] == [
+        ("Essex", "Essex-E-9-feedback.xlsx")]
+    assert any("Cumbria-C-1.xlsx" in r["File"] for r in rows)  # unreadable: no copy, and why
+    contents = table_rows(path, "Contents", first="Sheet")
+    assert "Feedback" in [r["Sheet"] for r in contents]

@@ -7,8 +7,9 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 import click
 from rich.console import Console
@@ -24,7 +25,7 @@ from . import __version__
 from .build import build as build_workbooks
 from .build import resolve_forces
 from .errors import UnsafeXmlParser, UsageError, XlscheduleError
-from .feedback import feedback_line, prepare_feedback, write_feedback
+from .feedback import Copy, feedback_line, prepare_feedback, write_feedback
 from .ingest import ingest as ingest_returns
 from .ledger import DEFAULT_NAME as DEFAULT_LEDGER_NAME
 from .ledger import DEFAULT_WAIT, Ledger, RunRecorder
@@ -34,6 +35,9 @@ from .packager import check_writable
 from .registry import Registry, default_location
 from .report import Report, finding_line
 from .schedule import load_schedule
+
+if TYPE_CHECKING:
+    from .consolidation.run import Rows
 
 #: Exit status for a usage error, a bad schedule.toml or an output that cannot be written.
 EXIT_USAGE = 2
@@ -185,17 +189,24 @@ class Checking:
         return ", ".join(places[:-1]) + (" and " if len(places) > 1 else "") + places[-1]
 
 
-def _run_checks(job: Checking) -> tuple[Schedule, Report]:
-    """Check the returns; with a ledger, record the run in it (committed before anything else is written)."""
+@contextmanager
+def _checked(job: Checking) -> Iterator[tuple[Schedule, Report, Rows | None]]:
+    """Check the returns. With a ledger, the run is recorded in it and committed before anything else is
+    written, the answers are not held in memory, and the rows given are read back from the ledger as the
+    consolidation asks for them (so memory stays flat in the number of returns)."""
     schedule = load_schedule(job.schedule_path)
     registry = _registry(job.registry_path)
     if job.db is None:
-        return schedule, _check(job, schedule, None, registry)
-    with Ledger.open(job.db, job.wait) as ledger, ledger.run(
-        schedule, job.command, job.arguments(), fresh=job.fresh, strict=job.strict,
-    ) as recorder:
-        report = _check(job, schedule, recorder, registry)
-    return schedule, report
+        yield schedule, _check(job, schedule, None, registry), None
+        return
+    with Ledger.open(job.db, job.wait) as ledger:
+        with ledger.run(
+            schedule, job.command, job.arguments(), fresh=job.fresh, strict=job.strict, keep_responses=False,
+        ) as recorder:
+            report = _check(job, schedule, recorder, registry)
+        run_id = recorder.run_id
+        assert run_id is not None  # a finished run has its row
+        yield schedule, report, lambda: ledger.iter_responses(run_id)
 
 
 def _check(job: Checking, schedule: Schedule, recorder: RunRecorder | None, registry: Registry | None) -> Report:
@@ -225,12 +236,11 @@ def _finish(report: Report, job: Checking, then: str = "", more: tuple[str, ...]
     sys.exit(report.exit_code)
 
 
-def _feedback(job: Checking, schedule: Schedule, report: Report, feedback_dir: Path | None) -> tuple[str, ...]:
-    """With --feedback: the copies for the returns that need attention, and the line that says so."""
+def _feedback(job: Checking, schedule: Schedule, report: Report, feedback_dir: Path | None) -> list[Copy] | None:
+    """With --feedback: the copies for the returns that need attention (each re-reads its own file)."""
     if feedback_dir is None:
-        return ()
-    copies = write_feedback(report.returns, schedule, feedback_dir, _registry(job.registry_path), job.open_password)
-    return (feedback_line(copies, feedback_dir),)
+        return None
+    return write_feedback(report.returns, schedule, feedback_dir, _registry(job.registry_path), job.open_password)
 
 
 
@@ -313,9 +323,11 @@ def ingest(
         job = Checking("ingest", returns, schedule_path, strict, open_password, db, fresh, wait,
                        registry_path,
                        {"out": out_path, "csv": csv_path, "report": report_path})
-        schedule, report = _run_checks(job)  # the ledger is committed first: the workbook is never ahead of it
-        write_outputs(schedule, report, out_path, csv_path, report_path)
-        more = _feedback(job, schedule, report, feedback_dir)
+        with _checked(job) as (schedule, report, rows):  # the ledger is committed first: never behind the workbook
+            copies = _feedback(job, schedule, report, feedback_dir)
+            write_outputs(schedule, report, out_path, csv_path, report_path, rows=rows,
+                          feedback=None if copies is None else (copies, date.today()))
+        more = () if copies is None or feedback_dir is None else (feedback_line(copies, feedback_dir),)
     _finish(report, job, f" Consolidated into {out_path}", more)
 
 
@@ -352,10 +364,11 @@ def validate(
         job = Checking("validate", returns, schedule_path, strict, open_password, db_path, fresh, wait,
                        registry_path,
                        {"report": report_path})
-        schedule, report = _run_checks(job)
-        if report_path:
-            report.write_json(report_path)
-        more = _feedback(job, schedule, report, feedback_dir)
+        with _checked(job) as (schedule, report, _rows):
+            if report_path:
+                report.write_json(report_path)
+            copies = _feedback(job, schedule, report, feedback_dir)
+        more = () if copies is None or feedback_dir is None else (feedback_line(copies, feedback_dir),)
     _finish(report, job, more=more)
 
 

@@ -14,16 +14,18 @@ N/A is an answer but not a score: it is never averaged as 0 and never counted as
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import functools
 import io
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from . import streamsheet
 from .consolidation import charts, sheets
 from .consolidation.kit import (
     TOP,
@@ -31,130 +33,99 @@ from .consolidation.kit import (
     Frame,
     excel_text,
     header,
-    inert,
+    header_width,
     print_setup,
     table,
     top,
     word_lines,
 )
-from .consolidation.run import Run, force_name
-from .model import Mode, Response, Return, Schedule
-from .packager import stamp, workbook_bytes, write_output
+from .consolidation.run import RESPONSE_COLUMNS, Rows, Run
+from .model import Mode, Return, Schedule
+from .packager import output, stamp, workbook_bytes
 from .report import Report
 from .styles import row_height
 
-__all__ = ["RESPONSE_COLUMNS", "consolidation_workbook", "excel_text", "write_consolidation", "write_outputs",
-           "write_responses_csv"]
+#: The run's feedback copies (feedback.Copy) and its date, for the Feedback sheet.
+Feedback = tuple[Sequence[Any], date]
+#: The name of that sheet (feedback.FEEDBACK_SHEET).
+FEEDBACK_SHEET = "Feedback"
 
-RESPONSE_COLUMNS = (
-    "Force", "Return", "Section", "Ref", "Item", "Score", "Policy fit", "Evidence", "Source file", "Cell",
-    "Schedule version", "Release", "Item status", "Wording answered",
-)
+__all__ = ["RESPONSE_COLUMNS", "Rows", "consolidation_workbook", "excel_text", "write_consolidation",
+           "write_outputs", "write_responses_csv"]
+
 RESPONSE_WIDTHS = (16, 12, 20, 7, 45, 8, 9, 70, 28, 7, 10, 9, 10, 10)
 #: Columns of the Responses table that wrap: the item, the evidence and the source file.
 RESPONSE_WRAPPED = ("Section", "Item", "Evidence", "Source file")
+#: Columns whose strings repeat from return to return, kept once in the shared-string table; the
+#: evidence is written inline, where it is.
+RESPONSE_SHARED = tuple(name != "Evidence" for name in RESPONSE_COLUMNS)
+_ITEM, _SECTION, _EVIDENCE, _FILE = (RESPONSE_COLUMNS.index(n) for n in ("Item", "Section", "Evidence", "Source file"))
 
 
 # --- Responses (sheet and CSV) -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ResponseRow:
-    """One row of the long table: one accepted return's answer to one item or judgment."""
-
-    force: str
-    return_ref: str | None
-    section: str
-    ref: str
-    item: str
-    score: int | str | None
-    policy: str | None
-    evidence: str | None
-    file: str
-    cell: str | None
-    version: str | None = None
-    release: str | None = None
-    status: str = ""
-    worded_as: str | None = None
-
-    def values(self) -> list[Any]:
-        return [self.force, self.return_ref, self.section, self.ref, self.item, self.score, self.policy,
-                self.evidence, self.file, self.cell, self.version, self.release, self.status, self.worded_as]
-
-
-def response_rows(run: Run) -> list[ResponseRow]:
-    """Accepted returns in report order, each return's answers in schedule order (unknown refs last)."""
-    rows: list[ResponseRow] = []
-    for ret in run.accepted:
-        answers = sorted(ret.responses, key=lambda a: run.order.get(a.ref, len(run.order)))
-        rows.extend(response_row(run, ret, a) for a in answers)
-    return rows
-
-
-def response_row(run: Run, ret: Return, answer: Response) -> ResponseRow:
-    section = run.sections.get(answer.section)
-    return ResponseRow(
-        force=force_name(ret),
-        return_ref=ret.return_ref,
-        section=section.label if section else answer.section,
-        ref=answer.ref,
-        item=run.item_text(answer.ref) or answer.asked or "",
-        score=score_cell_value(answer.score),
-        policy=answer.policy,
-        evidence=answer.evidence,
-        file=ret.file,
-        cell=answer.score_cell or answer.evidence_cell or None,
-        version=answer.schedule_version,
-        release=answer.release,
-        status=answer.status.value,
-        worded_as=answer.worded_as,
-    )
-
-
-def score_cell_value(score: str | None) -> int | str | None:
-    """Scale scores as numbers so analysts can average them; N/A and Yes/No stay text; unanswered blank."""
-    return int(score) if score is not None and score.isdigit() else score
-
-
-def write_responses(ws: Worksheet, rows: list[ResponseRow], frame: Frame, na: str) -> None:
-    """The long table, as an Excel table so it filters and sorts, header frozen and printed on every page."""
+def write_responses(ws: Worksheet, frame: Frame, na: str) -> None:
+    """The long table's frame, header and one template row: its rows are streamed in when the workbook is
+    saved (see streamsheet), as an Excel table so it filters and sorts, header frozen and printed on
+    every page. The template row's cells carry each column's alignment."""
     head = top(ws, frame, "Responses: every answer of every accepted return", [
         f"One row per judgment and item. A blank Score or Policy fit was not answered; {na} is not applicable.",
     ])
     header(ws, head, RESPONSE_COLUMNS, RESPONSE_WIDTHS)
-    widths = dict(zip(RESPONSE_COLUMNS, (ws.column_dimensions[chr(65 + i)].width for i in range(len(RESPONSE_COLUMNS))),
-                      strict=True))
-    wrapped = [RESPONSE_COLUMNS.index(name) for name in RESPONSE_WRAPPED]
-    lines = functools.lru_cache(maxsize=None)(word_lines)  # items, sections and files repeat for every return
-    for r, row in enumerate(rows, start=head + 1):
-        ws.append([inert(ws, v) for v in row.values()])  # append: the fast path for tens of thousands of rows
-        cells = ws[r]
-        for cell in cells:
-            cell.alignment = TOP
-        for c in wrapped:
-            cells[c].alignment = TOP_WRAP
-        height = max(lines(row.item, widths["Item"]), lines(row.section, widths["Section"]),
-                     lines(row.file, widths["Source file"]), word_lines(row.evidence or "", widths["Evidence"]))
-        if height > 1:
-            ws.row_dimensions[r].height = row_height(height)
-    table(ws, "Responses", head, len(RESPONSE_COLUMNS), len(rows))
+    for c, name in enumerate(RESPONSE_COLUMNS, start=1):
+        ws.cell(head + 1, c).alignment = TOP_WRAP if name in RESPONSE_WRAPPED else TOP
+    table(ws, "Responses", head, len(RESPONSE_COLUMNS), 1)
     print_setup(ws, frame, head)
 
 
-def write_responses_csv(schedule: Schedule, returns: list[Return], path: Path) -> None:
-    """The Responses rows as CSV for analysts' own tools: raw text, BOM so Excel reads UTF-8, written atomically."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(RESPONSE_COLUMNS)
-    for row in response_rows(Run(schedule, returns)):
-        writer.writerow(["" if v is None else v for v in row.values()])
-    write_output(path, out.getvalue().encode("utf-8-sig"))
+def stream_rows(rows: Rows, csv_file: IO[bytes] | None) -> Iterator[streamsheet.StreamRow]:
+    """Each response row as a sheet row (inert text, with the height its wrapped text needs), writing the
+    CSV row beside it: raw text, as analysts' tools expect, with a BOM so Excel reads UTF-8."""
+    widths = [header_width(name, w) for name, w in zip(RESPONSE_COLUMNS, RESPONSE_WIDTHS, strict=True)]
+    # Items, sections and files repeat for every return, and so do most values but the evidence: each is
+    # measured and escaped once.
+    lines: dict[tuple[int, str], int] = {}
+    safe: dict[str, str] = {}
+    text = io.TextIOWrapper(csv_file, encoding="utf-8-sig", newline="") if csv_file else None
+    writer = csv.writer(text, lineterminator="\r\n") if text else None
+    if writer:
+        writer.writerow(RESPONSE_COLUMNS)
+    for row in rows():
+        if writer:
+            writer.writerow(["" if v is None else v for v in row])
+        height = 1
+        for c in (_ITEM, _SECTION, _FILE):
+            key = (c, row[c] or "")
+            n = lines.get(key)
+            if n is None:
+                n = lines[key] = word_lines(key[1], widths[c])
+            height = max(height, n)
+        evidence = row[_EVIDENCE]
+        if evidence:
+            height = max(height, word_lines(evidence, widths[_EVIDENCE]))
+        cells = list(row)
+        for c, v in enumerate(row):
+            if type(v) is str:  # the evidence is unique, so not kept; the rest repeat
+                cells[c] = excel_text(v) if c == _EVIDENCE else safe.get(v) or safe.setdefault(v, excel_text(v))
+        yield cells, row_height(height) if height > 1 else None
+    if text:
+        text.flush()
+        text.detach()
+
+
+def write_responses_csv(schedule: Schedule, returns: list[Return], path: Path, rows: Rows | None = None) -> None:
+    """The Responses rows alone, as CSV, written atomically."""
+    run = Run(schedule, returns, rows)
+    with output(path) as fh:
+        for _ in stream_rows(run.rows, fh):
+            pass
 
 
 # --- the workbook ------------------------------------------------------------------------------------
 
 
-def plan(run: Run) -> list[sheets.Sheet]:
+def plan(run: Run, feedback: bool = False) -> list[sheets.Sheet]:
     """The sheets, in order, with what each holds: the contents sheet lists exactly these."""
     s = run.schedule
     out = [
@@ -182,19 +153,27 @@ def plan(run: Run) -> list[sheets.Sheet]:
         sheets.Sheet("Returns", "Every file received, whatever its status."),
         sheets.Sheet("Issues", "Every problem found in the returns, down to the cell."),
     ]
+    if feedback:
+        out.append(sheets.Sheet(FEEDBACK_SHEET, "Returns that need attention: their feedback copies, next steps."))
     return out
 
 
-def consolidation_workbook(schedule: Schedule, returns: list[Return]) -> Workbook:
-    """The consolidated workbook as an openpyxl object (not yet saved)."""
-    run = Run(schedule, returns)
+def consolidation_workbook(run: Run, feedback: Feedback | None = None) -> Workbook:
+    """The consolidated workbook as an openpyxl object, its Responses sheet a template (see write_responses).
+    With `feedback` (the run's feedback copies and date), a last sheet lists them for the central team."""
+    schedule = run.schedule
     info = schedule.schedule
     frame = Frame(marking=info.protective_marking, title=f"{info.title}: consolidated returns")
     wb = Workbook()
     wb.remove(wb.active)
-    contents = plan(run)
+    contents = plan(run, feedback is not None)
     groups = run.groups()
     for sheet in contents:
+        if feedback is not None and sheet.name == FEEDBACK_SHEET:
+            from .feedback import add_summary_sheet  # feedback builds on the blank, and on this module's kit
+
+            add_summary_sheet(wb, frame, *feedback)
+            continue
         ws = wb.create_sheet(sheet.name)
         write_sheet(ws, run, frame, contents, groups)
     first = wb.worksheets[0]
@@ -217,7 +196,7 @@ def write_sheet(ws: Worksheet, run: Run, frame: Frame, contents: list[sheets.She
         "Policy fit": lambda: sheets.write_policy(ws, run, frame),
         "Policy by force": lambda: sheets.write_policy_by_force(ws, run, frame),
         "Mismatches": lambda: sheets.write_mismatches(ws, run, frame),
-        "Responses": lambda: write_responses(ws, response_rows(run), frame, run.schedule.schedule.not_applicable),
+        "Responses": lambda: write_responses(ws, frame, run.schedule.schedule.not_applicable),
         "Returns": lambda: sheets.write_returns(ws, run, frame),
         "Issues": lambda: sheets.write_issues(ws, run, frame),
     }
@@ -231,17 +210,37 @@ def write_sheet(ws: Worksheet, run: Run, frame: Frame, contents: list[sheets.She
             sheets.write_items(ws, run, frame, mode, forces)
 
 
-def write_consolidation(schedule: Schedule, returns: list[Return], path: Path) -> None:
+def write_workbook(
+    run: Run, out: IO[bytes], csv_file: IO[bytes] | None = None, feedback: Feedback | None = None
+) -> None:
+    """The consolidated workbook into `out` (a seekable file), its Responses rows streamed from the run's
+    rows, and the CSV of them into `csv_file` in the same pass."""
+    package = workbook_bytes(consolidation_workbook(run, feedback))  # every sheet but the long one: small
+    streamsheet.replace_rows(package, "Responses", "Responses", stream_rows(run.rows, csv_file), run.tally.count,
+                             RESPONSE_SHARED, out)
+
+
+def write_consolidation(schedule: Schedule, returns: list[Return], path: Path, rows: Rows | None = None) -> None:
     """Write the consolidated workbook to `path` atomically: a reader never sees half a file."""
-    write_output(path, workbook_bytes(consolidation_workbook(schedule, returns)))
+    with output(path) as fh:
+        write_workbook(Run(schedule, returns, rows), fh)
 
 
 def write_outputs(
-    schedule: Schedule, report: Report, out: Path, csv_path: Path | None = None, json_path: Path | None = None
+    schedule: Schedule, report: Report, out: Path, csv_path: Path | None = None, json_path: Path | None = None,
+    rows: Rows | None = None, feedback: Feedback | None = None,
 ) -> None:
-    """Everything an ingest run writes: the consolidated workbook, and the CSV and JSON when asked for."""
-    write_consolidation(schedule, report.returns, out)
-    if csv_path:
-        write_responses_csv(schedule, report.returns, csv_path)
+    """Everything an ingest run writes: the consolidated workbook, and the CSV and JSON when asked for.
+
+    `rows`, when given, is called for a fresh iterator of every accepted answer as a tuple in
+    RESPONSE_COLUMNS order, in the Responses sheet's order: accepted returns sorted as
+    consolidation.run.return_key sorts them, each return's answers in schedule order. It is called twice
+    (once for the figures, once for the Responses sheet and the CSV), and nothing holds the rows: memory
+    grows with forces and refs, not with answers. Without it, the rows come from each return's responses.
+    The returns themselves (report.returns) give the Summary, Returns and Issues sheets; their responses
+    may be empty when `rows` is given (Return.drop_responses keeps their counts)."""
+    run = Run(schedule, report.returns, rows)
+    with output(out) as fh, (output(csv_path) if csv_path else contextlib.nullcontext()) as csv_file:
+        write_workbook(run, fh, csv_file, feedback)
     if json_path:
         report.write_json(json_path)

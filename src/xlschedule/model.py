@@ -423,6 +423,11 @@ class Return(BaseModel):
             return sum(1 for r in current if r.evidence)
         return sum(1 for r in current if r.score is not None)
 
+    @property
+    def total(self) -> int:
+        """Responses read (answered or not)."""
+        return self.response_count
+
 
 def carry_responses(
     responses: list[Response], asked: Schedule, current: Schedule, release: str | None = None

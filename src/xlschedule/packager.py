@@ -5,14 +5,16 @@ Every module that saves something (blanks, samples, the consolidation, the JSON 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import re
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.writer.excel import ExcelWriter
@@ -35,16 +37,22 @@ FIXED_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-class _FixedTimeZip(zipfile.ZipFile):
+def zip_entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry with the fixed time, compressed, with a normal file's mode."""
+    info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+class FixedTimeZip(zipfile.ZipFile):
     """A zip whose every entry has the fixed time and a normal file mode, whenever it is written."""
 
     def writestr(
         self, zinfo_or_arcname: str | zipfile.ZipInfo, data: Any, compress_type: Any = None, compresslevel: Any = None
     ) -> None:
         if not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
-            zinfo_or_arcname = zipfile.ZipInfo(zinfo_or_arcname, date_time=ZIP_TIME)
-            zinfo_or_arcname.compress_type = zipfile.ZIP_DEFLATED
-            zinfo_or_arcname.external_attr = 0o644 << 16
+            zinfo_or_arcname = zip_entry(zinfo_or_arcname)
         super().writestr(zinfo_or_arcname, data)
 
     def write(
@@ -68,17 +76,25 @@ def workbook_bytes(wb: Workbook) -> bytes:
     openpyxl's own save() stamps the time of saving, so its writer is driven directly."""
     wb.properties.modified = FIXED_TIME.replace(tzinfo=None)
     out = io.BytesIO()
-    with _FixedTimeZip(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+    with FixedTimeZip(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         ExcelWriter(wb, archive).write_data()
     return out.getvalue()
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file beside `path` and rename it into place: a reader never sees half a file."""
+    with atomic(path) as fh:
+        fh.write(data)
+
+
+@contextlib.contextmanager
+def atomic(path: Path) -> Iterator[IO[bytes]]:
+    """A file to write `path` through, a piece at a time: written beside it, renamed into place only when
+    the block ends without an error, removed otherwise."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        with os.fdopen(fd, "w+b") as fh:
+            yield fh
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it a normal file's mode
@@ -101,7 +117,15 @@ def check_writable(path: Path | None, option: str) -> None:
 
 def write_output(path: Path, data: bytes) -> None:
     """write_atomic, with a failure to write reported as an OutputError naming the file."""
+    with output(path) as fh:
+        fh.write(data)
+
+
+@contextlib.contextmanager
+def output(path: Path) -> Iterator[IO[bytes]]:
+    """atomic(), with a failure to write reported as an OutputError naming the file."""
     try:
-        write_atomic(path, data)
+        with atomic(path) as fh:
+            yield fh
     except OSError as exc:
         raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None

@@ -157,8 +157,11 @@ def _decrypt(data: bytes, open_password: str | None) -> bytes:
     return out.getvalue()
 
 
-def vet_package(zf: zipfile.ZipFile) -> None:
-    """Refuse bombs, entity declarations, active content and zips that are not workbooks, before parsing."""
+def vet_package(zf: zipfile.ZipFile) -> dict[str, SheetScan]:
+    """Refuse bombs, entity declarations, active content and zips that are not workbooks, before parsing.
+
+    The same streaming pass scans each worksheet part for what calamine does not give (see scan_sheet):
+    the scans, by part, so no sheet is parsed twice."""
     infos = zf.infolist()
     if len(infos) > MAX_PARTS:
         raise ReadError(Code.TOO_LARGE, detail=f"has {len(infos)} parts")
@@ -180,9 +183,9 @@ def vet_package(zf: zipfile.ZipFile) -> None:
         hit = next((n for n in sorted(names) if n == prefix or (prefix.endswith("/") and n.startswith(prefix))), None)
         if hit:
             raise ReadError(Code.ACTIVE_CONTENT, what=f"{what} ({hit})")
-    for info in infos:
-        _stream_part(zf, info)
+    scans = {info.filename: scan for info in infos if (scan := _stream_part(zf, info)) is not None}
     _check_content_types(zf.read("[Content_Types].xml"), names)
+    return scans
 
 
 def _is_opendocument(zf: zipfile.ZipFile, names: set[str]) -> bool:
@@ -228,8 +231,9 @@ def _well_formed_checker(namespace_separator: str | None = None) -> xml.parsers.
     return parser
 
 
-def _stream_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
-    """Inflate one part in chunks (never whole) to scan it: entities, macro content types, cell counts."""
+def _stream_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> SheetScan | None:
+    """Inflate one part in chunks (never whole) to scan it: entities, macro content types, cell counts;
+    a worksheet's scan, which a malformed cell may have cut short (the error is kept on it for later)."""
     scan = _XmlPartScan(info.filename) if info.filename.endswith((".xml", ".rels")) else None
     seen = 0
     try:
@@ -243,6 +247,8 @@ def _stream_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
                     scan.feed(chunk)
             if scan is not None:
                 scan.close()
+                return scan.sheet.finish() if scan.sheet else None
+            return None
     except ExpatError:
         detail = f"a damaged package ({info.filename} is not well-formed XML)"
         raise ReadError(Code.NOT_A_WORKBOOK, detail=detail) from None
@@ -262,7 +268,9 @@ class _XmlPartScan:
         self.is_workbook_rels = name.startswith("xl/_rels/")
         self.cells = 0
         self.tail = b""
-        self.checker = _well_formed_checker()
+        worksheet = self.is_sheet and name.endswith(".xml") and "/_rels/" not in name
+        self.sheet = _SheetScanner() if worksheet else None
+        self.checker = self.sheet.parser() if self.sheet else _well_formed_checker()
 
     def feed(self, chunk: bytes) -> None:
         window = self.tail + chunk
@@ -314,6 +322,7 @@ class SheetScan:
     protected: bool = False
     max_row: int = 0
     max_col: int = 0
+    failure: ValueError | None = None  # what made the sheet unreadable, found while scanning it
 
 
 def _local(tag: str) -> str:
@@ -332,17 +341,19 @@ def scan_sheet(xml: bytes) -> SheetScan:
     in one pass of expat over the sheet's XML. Entity declarations were refused while vetting the
     package; should one reach this parser, it is refused again."""
     scanner = _SheetScanner()
-    parser = _well_formed_checker(namespace_separator="}")
-    parser.buffer_text = True
-    parser.StartElementHandler = scanner.start
-    parser.EndElementHandler = scanner.end
-    parser.CharacterDataHandler = scanner.text
-    parser.Parse(xml, True)
-    return scanner.scan
+    scanner.parser().Parse(xml, True)
+    scan = scanner.finish()
+    if scan.failure:
+        raise scan.failure
+    return scan
 
 
 class _SheetScanner:
-    """One pass over a sheet's XML: where it is (row, cell, type) and what it has found so far."""
+    """One pass over a sheet's XML: where it is (row, cell, type) and what it has found so far.
+
+    The handlers run for every element of every return, so they stay lean: tags are looked up by their
+    full name, and character data is collected (by a list's own append) only inside <f> and <v>. The first
+    malformed cell stops the scan and is kept as its failure; expat goes on checking well-formedness."""
 
     def __init__(self) -> None:
         self.scan = SheetScan()
@@ -354,27 +365,63 @@ class _SheetScanner:
         self.cell_type = "n"
         self.collecting: list[str] | None = None  # the text of the <f> or <v> being read
         self.formula_attrs: dict[str, str] = {}
+        self.expat: xml.parsers.expat.XMLParserType | None = None
+
+    def parser(self) -> xml.parsers.expat.XMLParserType:
+        """An expat parser that feeds this scanner (and refuses entity declarations)."""
+        self.expat = parser = _well_formed_checker(namespace_separator="}")
+        parser.buffer_text = True
+        parser.StartElementHandler = self.start
+        parser.EndElementHandler = self.end
+        return parser
+
+    def finish(self) -> SheetScan:
+        if self.root and self.scan.failure is None:
+            self.scan.failure = ValueError("not a SpreadsheetML worksheet")
+        return self.scan
+
+    def fail(self, exc: Exception) -> None:
+        self.scan.failure = exc if isinstance(exc, ValueError) else ValueError(str(exc))
+        self.collect(None)
+
+    def collect(self, into: list[str] | None) -> None:
+        self.collecting = into
+        assert self.expat is not None
+        self.expat.CharacterDataHandler = into.append if into is not None else None
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
+        if self.scan.failure is not None:
+            return
+        try:
+            self._start(_TAGS.get(name) or self._first(name), attrs)
+        except (ValueError, KeyError) as exc:
+            self.fail(exc)
+
+    def _first(self, name: str) -> str:
+        """The root must be a SpreadsheetML worksheet; any other element's local name."""
+        namespace, _, local = name.rpartition("}")
         if self.root:
-            namespace, _, local = name.rpartition("}")
             if namespace not in MAIN_NAMESPACES or local != "worksheet":
                 raise ValueError("not a SpreadsheetML worksheet")  # Excel would call the file corrupt
             self.root = False
-        tag = _local(name)
-        if tag == "sheetData":
-            self.in_data = True
-        elif not self.in_data:
-            if tag == "sheetProtection":
+        return local
+
+    def _start(self, tag: str, attrs: dict[str, str]) -> None:
+        if not self.in_data:
+            if tag == "sheetData":
+                self.in_data = True
+            elif tag == "sheetProtection":
                 self.scan.protected = attrs.get("sheet", "0").lower() in ("1", "true")
-        elif tag == "row":
-            self.row, self.col = int(attrs.get("r") or self.row + 1), 0
         elif tag == "c":
             self.cell(attrs)
-        elif tag in ("f", "v"):
-            self.collecting = []
-            if tag == "f":
-                self.formula_attrs = attrs
+        elif tag == "v":
+            if self.cell_type in ("e", "n"):
+                self.collect([])
+        elif tag == "row":
+            self.row, self.col = int(attrs.get("r") or self.row + 1), 0
+        elif tag == "f":
+            self.collect([])
+            self.formula_attrs = attrs
         elif tag == "is" and self.cell_type != "inlineStr":
             raise ValueError(f"cell {self.coord} holds inline text but is not typed as such")  # readers disagree
 
@@ -383,29 +430,38 @@ class _SheetScanner:
         self.row, self.col = _split_ref(ref) if ref else (self.row, self.col + 1)
         self.coord = ref or f"{get_column_letter(self.col)}{self.row}"
         scan = self.scan
-        scan.max_row, scan.max_col = max(scan.max_row, self.row), max(scan.max_col, self.col)
-        self.cell_type = attrs.get("t", "n")
+        if self.row > scan.max_row:
+            scan.max_row = self.row
+        if self.col > scan.max_col:
+            scan.max_col = self.col
+        self.cell_type = cell_type = attrs.get("t", "n")
         # Type and style decide how a value reads (a number or a date); readers disagree on a cell
         # whose type or style is malformed, and Excel calls the file corrupt.
-        if self.cell_type not in CELL_TYPES or not attrs.get("s", "0").isdigit():
+        if cell_type not in CELL_TYPES or not attrs.get("s", "0").isdigit():
             raise ValueError(f"cell {self.coord} has a malformed type or style")
-        if self.cell_type in TEXT_TYPES:
+        if cell_type in TEXT_TYPES:
             scan.texts.add(self.coord)
-        elif self.cell_type == "e" and attrs.get("vm"):
+        elif cell_type == "e" and attrs.get("vm"):
             scan.pictures.add(self.coord)  # Excel 365's "Place in cell" picture: #VALUE! with value metadata
 
-    def text(self, data: str) -> None:
-        if self.collecting is not None:
-            self.collecting.append(data)
-
     def end(self, name: str) -> None:
-        tag = _local(name)
-        if tag == "sheetData":
-            self.in_data = False
-        if not self.in_data or tag not in ("f", "v") or self.collecting is None:
+        if self.collecting is None:
+            if self.in_data and _TAGS.get(name) == "sheetData":
+                self.in_data = False
+            return
+        tag = _TAGS.get(name) or _local(name)
+        if tag not in ("f", "v"):
             return
         text = "".join(self.collecting)
-        self.collecting = None
+        self.collect(None)
+        if self.scan.failure is not None:
+            return
+        try:
+            self._value(tag, text)
+        except (ValueError, KeyError) as exc:
+            self.fail(exc)
+
+    def _value(self, tag: str, text: str) -> None:
         if tag == "f":
             self.scan.formulas[self.coord] = _formula(text, self.formula_attrs, self.coord, self.shared)
         elif self.cell_type == "e":
@@ -413,6 +469,11 @@ class _SheetScanner:
         elif self.cell_type == "n" and text.strip() and not NUMBER.fullmatch(text.strip()):
             # Excel calls such a file corrupt; readers disagree on what the cell holds (calamine drops it).
             raise ValueError(f"cell {self.coord} is a number cell whose value is not a number")
+
+
+#: The elements the sheet scan looks at, by expat's full name in either namespace: their local names.
+_TAGS = {f"{ns}}}{tag}": tag for ns in MAIN_NAMESPACES
+         for tag in ("sheetData", "sheetProtection", "row", "c", "v", "f", "is")}
 
 
 def _formula(body: str, attrs: dict[str, str], coord: str, shared: dict[str, Translator]) -> str:
@@ -475,8 +536,11 @@ def parse_sheets(package: bytes) -> dict[str, SheetSnapshot]:
     return parse_package(package)[1]
 
 
-def parse_package(package: bytes) -> tuple[WorkbookInfo, dict[str, SheetSnapshot]]:
-    """What workbook.xml says, and every worksheet of a vetted package by name."""
+def parse_package(
+    package: bytes, scans: dict[str, SheetScan] | None = None
+) -> tuple[WorkbookInfo, dict[str, SheetSnapshot]]:
+    """What workbook.xml says, and every worksheet of a vetted package by name (`scans`: the vetting
+    pass's scan of each worksheet part; without them, each sheet is scanned here)."""
     from defusedxml.common import DefusedXmlException
     from python_calamine import CalamineWorkbook
 
@@ -485,12 +549,12 @@ def parse_package(package: bytes) -> tuple[WorkbookInfo, dict[str, SheetSnapshot
             names = set(zf.namelist())
             info = workbook_info(zf)
             parts = [(n, state, p) for n, state, p in info.sheets if p in names]
-            scans = {name: scan_sheet(zf.read(part)) for name, _state, part in parts}
+            by_sheet = {name: _scan_of(part, zf, scans) for name, _state, part in parts}
     except DefusedXmlException:
         raise ReadError(Code.UNSAFE_XML, part="the workbook") from None
     except (KeyError, ValueError, SyntaxError, ExpatError, zipfile.BadZipFile) as exc:  # ParseError: SyntaxError
         raise ReadError(Code.NOT_A_WORKBOOK, detail=f"the workbook cannot be opened ({type(exc).__name__})") from None
-    for name, scan in scans.items():
+    for name, scan in by_sheet.items():
         if scan.max_row * scan.max_col > MAX_SPAN:
             raise ReadError(
                 Code.TOO_LARGE,
@@ -499,11 +563,20 @@ def parse_package(package: bytes) -> tuple[WorkbookInfo, dict[str, SheetSnapshot
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(package))
         try:
-            return info, {name: _snapshot(name, state, scans[name], wb) for name, state, _part in parts}
+            return info, {name: _snapshot(name, state, by_sheet[name], wb) for name, state, _part in parts}
         finally:
             wb.close()
     except Exception as exc:  # noqa: BLE001 - calamine raises its own errors on damaged files
         raise ReadError(Code.NOT_A_WORKBOOK, detail=f"the workbook cannot be opened ({type(exc).__name__})") from None
+
+
+def _scan_of(part: str, zf: zipfile.ZipFile, scans: dict[str, SheetScan] | None) -> SheetScan:
+    if scans is None or part not in scans:
+        return scan_sheet(zf.read(part))
+    scan = scans[part]
+    if scan.failure is not None:
+        raise scan.failure
+    return scan
 
 
 def _snapshot(name: str, state: str, scan: SheetScan, wb) -> SheetSnapshot:
@@ -539,8 +612,8 @@ def read_workbook(path: Path, open_password: str | None = None) -> WorkbookSnaps
     except (zipfile.BadZipFile, OSError, ValueError):
         raise ReadError(Code.NOT_A_WORKBOOK, detail="a damaged or truncated .xlsx (the zip cannot be opened)") from None
     with zf:
-        vet_package(zf)
-    info, sheets = parse_package(package)
+        scans = vet_package(zf)
+    info, sheets = parse_package(package, scans)
     return WorkbookSnapshot(
         sha256=digest, sheets=sheets, date1904=info.date1904, structure_locked=info.structure_locked
     )

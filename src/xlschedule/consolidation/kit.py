@@ -7,6 +7,7 @@ cell such as `=HYPERLINK(...)` must not run on an analyst's machine.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,8 +52,14 @@ FILTER_BUTTON = 3
 # --- text that is safe to put in a cell ------------------------------------------------------
 
 
+#: Anything excel_text changes: a control character (CR included) or what reads as Excel's escape.
+_NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f]|_x[0-9A-Fa-f]{4}_")
+
+
 def excel_text(text: str) -> str:
     """Control characters as Excel's own `_xHHHH_` escape: openpyxl refuses them, and dropping them loses text."""
+    if not _NEEDS_ESCAPE.search(text):
+        return text  # most text: nothing to escape, found in one scan
     return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", escape_cr(text))
 
 
@@ -99,6 +106,8 @@ def area(first_col: int, first_row: int, last_col: int, last_row: int) -> str:
 def word_lines(text: str, width: float, bold: bool = False) -> int:
     """Lines `text` takes when word-wrapped in a column `width` units wide (a long word is broken)."""
     per_line = max(1, int(width * (1.0 if bold else 1.15)))
+    if len(text) <= per_line and "\n" not in text:
+        return 1  # the words and the spaces between them fit on one line
     lines = 0
     for paragraph in text.split("\n"):
         used, count = 0, 1

@@ -8,8 +8,10 @@ N/A is an answer but not a score: it is never averaged as 0 and never counted as
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from .. import layout
 from ..model import JUDGMENT_SUFFIX, Mode, Response, Return, ReturnStatus, Schedule, Section, is_judgment_ref
@@ -37,23 +39,56 @@ def section_refs(section: Section) -> list[str]:
     return [section.judgment_ref, *(i.ref for i in section.items)]
 
 
-class Run:
-    """The returns of one ingest, sorted once, with each return's responses indexed by ref."""
+#: The long table's columns: one row per answer, as the Responses sheet, the CSV and the ledger give it.
+RESPONSE_COLUMNS = (
+    "Force", "Return", "Section", "Ref", "Item", "Score", "Policy fit", "Evidence", "Source file", "Cell",
+    "Schedule version", "Release", "Item status", "Wording answered",
+)
+FORCE, RETURN, SECTION, REF, ITEM, SCORE, POLICY, EVIDENCE, FILE, CELL = range(10)
+#: One response row: values in RESPONSE_COLUMNS order.
+Row = tuple[Any, ...]
+#: A fresh iterator over every response row, each time it is called (a run may read the rows twice).
+Rows = Callable[[], Iterable[Row]]
 
-    def __init__(self, schedule: Schedule, returns: Iterable[Return]) -> None:
+
+class Run:
+    """The returns of one ingest, sorted once, and the figures drawn from their response rows.
+
+    The rows are read once here, into tallies by mode, force and ref: memory grows with forces and refs,
+    not with the number of answers. Without `rows`, they are made from each return's responses."""
+
+    def __init__(self, schedule: Schedule, returns: Iterable[Return], rows: Rows | None = None) -> None:
         self.schedule = schedule
         self.returns = sorted(returns, key=return_key)
-        self._answers = {id(r): {resp.ref: resp for resp in r.responses} for r in self.returns}
         self.sections = {s.ref: s for s in schedule.sections}
         self.items = {i.ref: i.text for s in schedule.sections for i in s.items}
         self.order = {ref: n for n, ref in enumerate(ref for s in schedule.sections for ref in section_refs(s))}
+        self._answerable: dict[Mode, int] = {}
+        self.rows: Rows = rows or self.held_rows
+        self.tally = Tally(self)
+        for row in self.rows():
+            self.tally.add(row)
 
     @property
     def accepted(self) -> list[Return]:
         return [r for r in self.returns if r.status is ReturnStatus.ACCEPTED]
 
-    def answer(self, ret: Return, ref: str) -> Response | None:
-        return self._answers[id(ret)].get(ref)
+    def held_rows(self) -> Iterator[Row]:
+        """Accepted returns in report order, each return's answers in schedule order (unknown refs last)."""
+        for ret in self.accepted:
+            for answer in sorted(ret.responses, key=lambda a: self.order.get(a.ref, len(self.order))):
+                yield self.response_row(ret, answer)
+
+    def response_row(self, ret: Return, answer: Response) -> Row:
+        section = self.sections.get(answer.section)
+        score = answer.score
+        return (
+            force_name(ret), ret.return_ref, section.label if section else answer.section, answer.ref,
+            self.item_text(answer.ref) or answer.asked or "",
+            int(score) if score is not None and score.isdigit() else score,
+            answer.policy, answer.evidence, ret.file, answer.score_cell or answer.evidence_cell or None,
+            answer.schedule_version, answer.release, answer.status.value, answer.worded_as,
+        )
 
     def groups(self) -> dict[Mode, dict[str, list[Return]]]:
         """Accepted returns by mode, then force: a force scored in two modes is in each mode's views."""
@@ -82,11 +117,104 @@ class Run:
 
     def answerable(self, mode: Mode) -> int:
         """Cells a complete return in `mode` answers."""
-        return len(layout.answer_cells(self.schedule, mode))
+        if mode not in self._answerable:
+            self._answerable[mode] = len(layout.answer_cells(self.schedule, mode))
+        return self._answerable[mode]
 
     def incomplete(self, ret: Return) -> bool:
         """Accepted with at least one answer cell left empty (N/A is an answer)."""
         return ret.mode is not None and ret.answered < self.answerable(ret.mode)
+
+    def stats(self, returns: list[Return], ref: str) -> Stats:
+        """One ref's tallies over some returns: whole groups (every accepted return of a mode and force)."""
+        total = Stats()
+        for mode, force in sorted({(r.mode, force_name(r)) for r in returns if r.mode is not None}):
+            found = self.tally.cells.get((mode, force, ref))
+            if found is not None:
+                total.merge(found)
+        return total
+
+
+class Stats:
+    """What the answers to one ref say, summed: the scores as numbers, N/A, evidence written, policy fit."""
+
+    __slots__ = ("na", "policy", "scored", "total", "written")
+
+    def __init__(self) -> None:
+        self.total = 0.0  # the sum of the scores given (as numbers; Yes is 1)
+        self.scored = 0  # how many scores were given (N/A and unanswered left out)
+        self.na = 0  # scores of N/A
+        self.written = 0  # answers with evidence
+        self.policy: Counter[str] = Counter()  # policy fit answers given
+
+    def merge(self, other: Stats) -> None:
+        self.total += other.total
+        self.scored += other.scored
+        self.na += other.na
+        self.written += other.written
+        self.policy.update(other.policy)
+
+
+class Tally:
+    """The response rows of one run, read once, as Stats by (mode, force, ref), and the mismatches."""
+
+    def __init__(self, run: Run) -> None:
+        self.schedule = run.schedule
+        self.order = run.order
+        self.by_file = {r.file: r for r in run.accepted}
+        self.judgments = {s.judgment_ref for s in run.schedule.sections}
+        self.count = 0  # rows read
+        self.cells: dict[tuple[Mode, str, str], Stats] = {}
+        self.policies_seen: set[str] = set()  # policy fit answers to judgments in the scored modes
+        self._mismatches: list[tuple[tuple, Mismatch]] = []
+        yes, *_, no = run.schedule.policy_fit.options
+        self.yes, self.no = yes, no
+        self.na = run.schedule.schedule.not_applicable
+        self.values = {m: {o: score_value(run.schedule, m, o) for o in run.schedule.modes[m].options} for m in Mode}
+
+    def add(self, row: Row) -> None:
+        self.count += 1
+        ret = self.by_file.get(row[FILE])
+        if ret is None or ret.mode is None:
+            return  # not an accepted return of this run: listed, but no figures
+        mode, ref, score, policy = ret.mode, row[REF], row[SCORE], row[POLICY]
+        key = (mode, force_name(ret), ref)
+        stats = self.cells.get(key)
+        if stats is None:
+            stats = self.cells[key] = Stats()
+        text = None if score is None else str(score)
+        value = self.values[mode].get(text) if text is not None else None
+        if value is not None:
+            stats.total += value
+            stats.scored += 1
+        elif text == self.na:
+            stats.na += 1
+        if row[EVIDENCE]:
+            stats.written += 1
+        if policy is not None:
+            stats.policy[policy] += 1
+        if mode in SCORED_MODES and ref in self.judgments:
+            if policy is not None:
+                self.policies_seen.add(policy)
+            if value is not None:
+                self.mismatch(ret, row, value)
+
+    def mismatch(self, ret: Return, row: Row, value: float) -> None:
+        assert ret.mode is not None
+        low, high = thresholds(self.schedule, ret.mode)
+        if value >= high and row[POLICY] == self.no:
+            kind = f"High score, policy fit {self.no}"
+        elif value <= low and row[POLICY] == self.yes:
+            kind = f"Low score, policy fit {self.yes}"
+        else:
+            return
+        found = Mismatch(force_name(ret), ret.return_ref, row[SECTION], row[REF], row[SCORE], row[POLICY], kind,
+                         ret.file, row[CELL])
+        self._mismatches.append(((return_key(ret), self.order.get(row[REF], len(self.order))), found))
+
+    def mismatches(self) -> list[Mismatch]:
+        """In return order, then schedule order."""
+        return [m for _key, m in sorted(self._mismatches, key=lambda km: km[0])]
 
 
 # --- figures -------------------------------------------------------------------------------------
@@ -131,34 +259,28 @@ def with_n(mode: Mode, n: int) -> str:
     return f'{base}" of {n}"' if mode is Mode.NARRATIVE else f'{base}" (n={n})"'
 
 
-def no_figure_code(schedule: Schedule, answers: list[Response | None], field: str = "score") -> str:
-    """[z] when every answer is N/A (nothing applies), else [x] (not answered, so not available)."""
-    na = schedule.schedule.not_applicable
-    given = [getattr(a, field) if a is not None else None for a in answers]
-    return NOT_APPLICABLE if given and all(g == na for g in given) else NOT_AVAILABLE
-
-
 def figure(run: Run, mode: Mode, returns: list[Return], ref: str) -> Figure:
-    """One ref over some returns: the mean score (share of Yes), or in narrative the returns with evidence."""
-    answers = [run.answer(r, ref) for r in returns]
+    """One ref over some returns: the mean score (share of Yes), or in narrative the returns with evidence.
+    With no score given: [z] when every return answered N/A (nothing applies), else [x]."""
+    stats = run.stats(returns, ref)
     if mode is Mode.NARRATIVE:
-        written = sum(1 for a in answers if a is not None and a.evidence)
-        return Figure(written, len(returns), with_n(mode, len(returns)))
-    values = [v for a in answers if a is not None and (v := score_value(run.schedule, mode, a.score)) is not None]
-    if not values:
-        return Figure(None, 0, code=no_figure_code(run.schedule, answers))
-    return Figure(sum(values) / len(values), len(values), with_n(mode, len(values)))
+        return Figure(stats.written, len(returns), with_n(mode, len(returns)))
+    if not stats.scored:
+        code = NOT_APPLICABLE if returns and stats.na == len(returns) else NOT_AVAILABLE
+        return Figure(None, 0, code=code)
+    return Figure(stats.total / stats.scored, stats.scored, with_n(mode, stats.scored))
 
 
 def not_conforming(run: Run, returns: list[Return], ref: str) -> Figure:
     """Share of policy-fit answers other than the first option (Yes), N/A and unanswered excluded."""
     options = run.schedule.policy_fit.options
-    answers = [run.answer(r, ref) for r in returns]
-    given = [a.policy for a in answers if a is not None and a.policy in options]
+    stats = run.stats(returns, ref)
+    given = sum(stats.policy[o] for o in options)
     if not given:
-        return Figure(None, 0, code=no_figure_code(run.schedule, answers, "policy"))
-    share = sum(1 for p in given if p != options[0]) / len(given)
-    return Figure(share, len(given), f'0%" (n={len(given)})"')
+        na = stats.policy[run.schedule.schedule.not_applicable]
+        return Figure(None, 0, code=NOT_APPLICABLE if returns and na == len(returns) else NOT_AVAILABLE)
+    share = (given - stats.policy[options[0]]) / given
+    return Figure(share, given, f'0%" (n={given})"')
 
 
 def latest_date(returns: list[Return]) -> dt.date | None:
@@ -188,26 +310,19 @@ def thresholds(schedule: Schedule, mode: Mode) -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class Mismatch:
-    ret: Return
-    response: Response
+    """A judgment whose score and policy fit disagree, as the Mismatches sheet lists it."""
+
+    force: str
+    return_ref: str | None
+    section: str
+    ref: str
+    score: int | str
+    policy: str
     kind: str
+    file: str
+    cell: str | None
 
 
 def mismatches(run: Run) -> list[Mismatch]:
     """Judgments whose score and policy fit disagree: high with the last policy option (No), low with the first."""
-    yes, *_, no = run.schedule.policy_fit.options
-    out: list[Mismatch] = []
-    for ret in run.accepted:
-        if ret.mode not in SCORED_MODES:
-            continue
-        low, high = thresholds(run.schedule, ret.mode)
-        for section in run.schedule.sections:
-            a = run.answer(ret, section.judgment_ref)
-            v = score_value(run.schedule, ret.mode, a.score) if a else None
-            if a is None or v is None:
-                continue
-            if v >= high and a.policy == no:
-                out.append(Mismatch(ret, a, f"High score, policy fit {no}"))
-            elif v <= low and a.policy == yes:
-                out.append(Mismatch(ret, a, f"Low score, policy fit {yes}"))
-    return out
+    return run.tally.mismatches()

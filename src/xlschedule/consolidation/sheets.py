@@ -319,18 +319,16 @@ def write_items(ws: Worksheet, run: Run, frame: Frame, mode: Mode, forces: dict[
 # --- practice against policy -------------------------------------------------------------------------
 
 
-def policy_keys(run: Run, returns: list[Return]) -> list[str]:
+def policy_keys(run: Run) -> list[str]:
     """The policy fit options with N/A, then any other value actually seen, so no answer is dropped."""
     known = run.schedule.policy_fit_options()
-    seen = {a.policy for r in returns for s in run.schedule.sections
-            if (a := run.answer(r, s.judgment_ref)) is not None and a.policy is not None}
-    return [*known, *sorted(seen - set(known))]
+    return [*known, *sorted(run.tally.policies_seen - set(known))]
 
 
 def write_policy(ws: Worksheet, run: Run, frame: Frame) -> None:
     s = run.schedule
     returns = [r for r in run.accepted if r.mode in SCORED_MODES]
-    keys = policy_keys(run, returns)
+    keys = policy_keys(run)
     row = top(ws, frame, "Policy fit by section", [
         s.policy_fit.question,
         f"Share of each answer among the judgments whose policy fit was answered (n), accepted returns in the "
@@ -340,8 +338,7 @@ def write_policy(ws: Worksheet, run: Run, frame: Frame) -> None:
     labels = ["Section", *keys, "Answered (n)", "Not answered"]
     header(ws, head, labels, [30, *([10] * len(keys)), 10, 10])
     for r, section in enumerate(s.sections, start=head + 1):
-        answers = [run.answer(ret, section.judgment_ref) for ret in returns]
-        given = Counter(a.policy for a in answers if a is not None and a.policy is not None)
+        given = run.stats(returns, section.judgment_ref).policy
         n = sum(given.values())
         put(ws, r, 1, section.label, TOP_WRAP)
         for c, key in enumerate(keys, start=2):
@@ -349,7 +346,7 @@ def write_policy(ws: Worksheet, run: Run, frame: Frame) -> None:
                 put(ws, r, c, given[key] / n).number_format = "0%"
             else:
                 put(ws, r, c, NOT_AVAILABLE)
-        put_row(ws, r, [n, len(answers) - n], 2 + len(keys))
+        put_row(ws, r, [n, len(returns) - n], 2 + len(keys))
         fit_rows(ws, r, [(section.label, 30)])
     table(ws, "Policy_fit", head, len(labels), len(s.sections))
     print_setup(ws, frame, head, name_columns="A:A")
@@ -395,16 +392,11 @@ def write_mismatches(ws: Worksheet, run: Run, frame: Frame) -> None:
     head = row
     header(ws, head, MISMATCH_COLUMNS, MISMATCH_WIDTHS)
     for r, m in enumerate(found, start=head + 1):
-        section = run.sections.get(m.response.section)
-        score = m.response.score
-        put_row(ws, r, [
-            force_name(m.ret), m.ret.return_ref or NOT_AVAILABLE, section.label if section else m.response.section,
-            m.response.ref, int(score) if score and score.isdigit() else score, m.response.policy, m.kind,
-            m.ret.file, m.response.score_cell or NOT_AVAILABLE,
-        ])
+        put_row(ws, r, [m.force, m.return_ref or NOT_AVAILABLE, m.section, m.ref, m.score, m.policy, m.kind, m.file,
+                        m.cell or NOT_AVAILABLE])
         for c in (3, 8):
             ws.cell(r, c).alignment = TOP_WRAP
-        fit_rows(ws, r, [(str(ws.cell(r, 3).value), 28), (m.ret.file, 40)])
+        fit_rows(ws, r, [(m.section, 28), (m.file, 40)])
     if not found:
         put_row(ws, head + 1, ["None found", *([NOT_APPLICABLE] * (len(MISMATCH_COLUMNS) - 1))])
     table(ws, "Mismatches", head, len(MISMATCH_COLUMNS), len(found))

@@ -1,0 +1,167 @@
+"""Streams a long sheet's rows straight into a saved package, in memory flat in the number of rows.
+
+openpyxl holds every cell of a workbook until it is saved: for a national round's Responses sheet
+(hundreds of thousands of rows) that is most of the run's time and memory, and no library that streams
+(openpyxl write-only, XlsxWriter's constant_memory) keeps the sheet an Excel table. So openpyxl writes
+the workbook with the sheet's header and one template row (empty cells carrying each column's style),
+and this module copies its package, putting the streamed rows where the template row was and fixing
+what depends on their number: the sheet's dimension and the table's range. Strings of the columns
+that repeat go to the shared-string table; the others are written inline. Every string is text (never
+a formula), escaped for XML. The parts written here are validated against the ISO/IEC 29500 schemas
+in the tests.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from typing import IO, Any
+from xml.sax.saxutils import escape
+
+from openpyxl.utils import get_column_letter
+
+from .packager import FixedTimeZip, zip_entry
+from .read import workbook_sheets
+
+SHARED_STRINGS = "xl/sharedStrings.xml"
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+SST_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+#: Rows joined into one write: big enough to keep calls few, small enough to keep memory flat.
+BATCH = 2_000
+
+#: A row to stream: its values (None for an empty cell) and its height in points (None for the default).
+StreamRow = tuple[Sequence[Any], float | None]
+
+
+class SharedStrings:
+    """A shared-string table for the streamed rows (openpyxl writes its own strings inline)."""
+
+    def __init__(self) -> None:
+        self.index: dict[str, int] = {}
+
+    def ref(self, text: str) -> int:
+        n = self.index.get(text)
+        if n is None:
+            n = self.index[text] = len(self.index)
+        return n
+
+    def part(self) -> bytes:
+        items = "".join(f'<si><t xml:space="preserve">{escape(t)}</t></si>' for t in self.index)
+        return f'<sst xmlns="{MAIN_NS}" uniqueCount="{len(self.index)}">{items}</sst>'.encode()
+
+
+def _declare_shared_strings(name: str, data: bytes) -> bytes:
+    """The content type and the workbook's relationship that make the shared-string table part of it."""
+    if name == "[Content_Types].xml":
+        return data.replace(b"</Types>", f'<Override PartName="/{SHARED_STRINGS}" ContentType="{SST_TYPE}"/></Types>'
+                            .encode())
+    if name == "xl/_rels/workbook.xml.rels":
+        return data.replace(b"</Relationships>", f'<Relationship Id="rIdSharedStrings" Type="{SST_REL}" '
+                            f'Target="sharedStrings.xml"/></Relationships>'.encode())
+    return data
+
+
+class Template:
+    """The placeholder sheet as openpyxl wrote it, split around its template row."""
+
+    def __init__(self, xml: bytes) -> None:
+        text = xml.decode("utf-8")
+        end = text.index("</sheetData>")
+        start = text.rindex("<row ", 0, end)
+        row = text[start:end]
+        self.first = int(re.search(r'\br="(\d+)"', row).group(1))  # type: ignore[union-attr]
+        self.styles = {m.group(1): m.group(2) for m in re.finditer(r'<c r="([A-Z]+)\d+" s="(\d+)"', row)}
+        self.head, self.tail = text[:start], text[end:]
+
+    def sheet_head(self, last_row: int, last_column: str) -> str:
+        dimension = f'<dimension ref="A1:{last_column}{last_row}"/>'
+        return re.sub(r'<dimension ref="[^"]*"/>', dimension, self.head, count=1)
+
+
+def cell_xml(coord: str, style: str, value: Any, shared: SharedStrings | None) -> str:
+    """One cell: empty (styled, as the rest of its column), a number, a boolean, or a string (shared or
+    inline), never a formula."""
+    if value is None:
+        return f'<c r="{coord}" s="{style}"/>'
+    if isinstance(value, bool):
+        return f'<c r="{coord}" s="{style}" t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, int | float):
+        return f'<c r="{coord}" s="{style}"><v>{value!r}</v></c>'
+    if shared is not None:
+        return f'<c r="{coord}" s="{style}" t="s"><v>{shared.ref(value)}</v></c>'
+    return f'<c r="{coord}" s="{style}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>'
+
+
+def replace_rows(
+    package: bytes, sheet: str, table: str, rows: Iterable[StreamRow], count: int, shared: Sequence[bool],
+    out: IO[bytes],
+) -> None:
+    """Copy `package` into `out` (a seekable file) with `sheet`'s template row replaced by the `count` rows
+    of `rows`, and the table named `table` (whose body is the template row) stretched over them. Strings
+    must already be safe for a cell (see consolidation.kit.excel_text); `shared` says, per column, which
+    go to the shared-string table."""
+    with zipfile.ZipFile(io.BytesIO(package)) as zin:
+        part = next(p for name, _state, p in workbook_sheets(zin) if name == sheet)
+        template = Template(zin.read(part))
+        if SHARED_STRINGS in zin.namelist():
+            raise ValueError("the package has a shared-string table already")  # openpyxl writes strings inline
+        strings = SharedStrings()
+        columns = [get_column_letter(c + 1) for c in range(len(shared))]
+        styles = [template.styles.get(letter, "0") for letter in columns]
+        last = template.first + max(1, count) - 1
+        with FixedTimeZip(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zout:
+            for info in zin.infolist():
+                name = info.filename
+                if name == part:
+                    with zout.open(zip_entry(part), "w", force_zip64=True) as fh:
+                        fh.write(template.sheet_head(last, columns[-1]).encode("utf-8"))
+                        written = _write_rows(fh, template.first, rows, columns, styles,
+                                              [strings if s else None for s in shared])
+                        fh.write(template.tail.encode("utf-8"))
+                    if written != count:
+                        raise RuntimeError(f"{sheet}: {written} rows streamed where {count} were counted")
+                else:
+                    data = _declare_shared_strings(name, zin.read(name))
+                    if name.startswith("xl/tables/") and f'displayName="{table}"'.encode() in data:
+                        data = _stretch(data, template.first, last)
+                    zout.writestr(name, data)
+            zout.writestr(SHARED_STRINGS, strings.part())  # last: it holds the streamed rows' strings
+
+
+def _write_rows(fh: IO[bytes], first: int, rows: Iterable[StreamRow], columns: list[str], styles: list[str],
+                shared: list[SharedStrings | None]) -> int:
+    # A cell's XML after its reference depends only on its column and value: values repeat from return to
+    # return (every column but the evidence), so each is made once.
+    made: list[dict[Any, str] | None] = [{} if s is not None else None for s in shared]
+    r = first - 1
+    batch: list[str] = []
+    for values, height in rows:
+        r += 1
+        parts = [f'<row r="{r}" ht="{height:g}" customHeight="1">' if height else f'<row r="{r}">']
+        for col, style, value, strings, cache in zip(columns, styles, values, shared, made, strict=True):
+            if cache is None:
+                parts.append(cell_xml(f"{col}{r}", style, value, strings))
+                continue
+            rest = cache.get(value) if type(value) is str else None
+            if rest is None:
+                rest = cell_xml("", style, value, strings)[len('<c r=""'):]
+                if type(value) is str:
+                    cache[value] = rest
+            parts.append(f'<c r="{col}{r}"{rest}')
+        parts.append("</row>")
+        batch.append("".join(parts))
+        if len(batch) >= BATCH:
+            fh.write("".join(batch).encode("utf-8"))
+            batch.clear()
+    fh.write("".join(batch).encode("utf-8"))
+    return r - first + 1
+
+
+def _stretch(table_xml: bytes, first: int, last: int) -> bytes:
+    """The table's range (and its filter's) from its header row down to `last`."""
+    text = table_xml.decode("utf-8")
+    return re.sub(r'ref="([A-Z]+\d+):([A-Z]+)' + str(first) + '"', lambda m: f'ref="{m.group(1)}:{m.group(2)}{last}"',
+                  text).encode("utf-8")

@@ -1,0 +1,159 @@
+"""The consolidation written from a stream of response rows (as the ledger gives them), with nothing held:
+the same workbook and CSV as from the returns' own responses, the long Responses table streamed into the
+package intact, valid and readable by a real client."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+
+from test_schemas import assert_valid
+from xlschedule.consolidate import RESPONSE_COLUMNS, write_outputs
+from xlschedule.consolidation.kit import excel_text
+from xlschedule.consolidation.run import Run
+from xlschedule.model import Return, Schedule
+from xlschedule.report import Report
+
+import ooxml
+from libreoffice import SOFFICE, require_libreoffice
+from test_consolidate import TRICKY, sample_returns
+
+#: Text a return may carry that must come back exactly, or as Excel's own escape of it.
+HOSTILE = [*TRICKY, "<b>&amp;</b> & <", "line one\r\nline two", "literal _x000D_ stays", "tab\tand\nnewline",
+           " leading and trailing ", "\x01\x1f control", "café ∑ 😀", ""]
+
+
+def stripped(returns: list[Return]) -> list[Return]:
+    """The returns as a ledger gives them back: counts kept, responses not held."""
+    return [r.model_copy(update={"responses": [], "kept_counts": (r.answered, r.total)})
+            for r in returns]
+
+
+class Counted:
+    """A `rows` callable that counts how often it is asked for a fresh stream."""
+
+    def __init__(self, rows: list[tuple]) -> None:
+        self.rows, self.calls = rows, 0
+
+    def __call__(self):
+        self.calls += 1
+        return iter(self.rows)
+
+
+def write(tmp: Path, schedule: Schedule, returns: list[Return], rows=None) -> tuple[bytes, bytes]:
+    tmp.mkdir(parents=True, exist_ok=True)
+    out, csv_path = tmp / "consolidated.xlsx", tmp / "responses.csv"
+    write_outputs(schedule, Report(returns=returns), out, csv_path=csv_path, rows=rows)
+    return out.read_bytes(), csv_path.read_bytes()
+
+
+def test_a_stream_of_rows_gives_the_same_workbook_and_csv_as_the_responses(tmp_path, schedule):
+    returns = sample_returns(schedule)
+    held = write(tmp_path / "held", schedule, returns)
+    rows = Counted(list(Run(schedule, returns).held_rows()))
+    streamed = write(tmp_path / "streamed", schedule, stripped(returns), rows)
+    assert streamed == held  # every figure, chart, count and row, byte for byte
+    assert 1 <= rows.calls <= 2
+
+
+def test_figures_come_from_the_rows_not_the_returns(tmp_path, schedule):
+    """Drop one return's rows from the stream: its force's figures change, though its Return is unchanged."""
+    returns = sample_returns(schedule)
+    rows = list(Run(schedule, returns).held_rows())
+    without = [r for r in rows if not (r[8] == "in/kent-b.xlsx" and r[3] == "OA.J")]
+    data, _ = write(tmp_path, schedule, stripped(returns), Counted(without))
+    wb = load_workbook(io.BytesIO(data))
+    ws = wb["Judgments (scale)"]
+    kent = next(row for row in ws.iter_rows(values_only=True) if row[0] == "Kent")
+    kent_a = next(r[5] for r in rows if r[8] == "in/kent-a.xlsx" and r[3] == "OA.J")
+    kent_b = next(r[5] for r in rows if r[8] == "in/kent-b.xlsx" and r[3] == "OA.J")
+    assert kent_a != kent_b
+    assert kent[2] == kent_a  # kent-b's judgment left the stream, so only kent-a's is averaged
+
+
+def hostile_rows(n: int) -> list[tuple]:
+    """`n` rows for an unknown file (no figures), cycling through hostile text in every text column."""
+    rows = []
+    for k in range(n):
+        text = HOSTILE[k % len(HOSTILE)]
+        rows.append((f"Force {k % 7}", text or None, "Section", f"9.{k % 13}", text, k % 6 or "N/A",
+                     None if k % 3 else "Yes", text * (1 + k % 4) or None, f"in/{text}.xlsx", f"C{k}",
+                     "2026.1", "0.1", "reworded" if k % 5 else "current", text or None))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def long(tmp_path_factory, schedule) -> tuple[Path, Path, list[tuple]]:
+    """A consolidation whose Responses table is longer than one batch of streamed rows."""
+    rows = hostile_rows(4_321)
+    tmp = tmp_path_factory.mktemp("long")
+    write(tmp, schedule, [], Counted(rows))
+    return tmp / "consolidated.xlsx", tmp / "responses.csv", rows
+
+
+def test_every_streamed_row_is_in_the_table_as_inert_text(long):
+    path, _csv, rows = long
+    ws = load_workbook(path)["Responses"]
+    table = ws.tables["Responses"]
+    first, last = table.ref.split(":")
+    head = int(first[1:])
+    assert (first[0], last) == ("A", f"{get_column_letter(len(RESPONSE_COLUMNS))}{head + len(rows)}")
+    assert ws.max_row == head + len(rows)  # the dimension
+    assert [c.value for c in ws[head]] == list(RESPONSE_COLUMNS)
+    for k, row in enumerate(rows, start=head + 1):
+        cells = ws[k]
+        for cell, value in zip(cells, row, strict=True):
+            if isinstance(value, str):
+                # openpyxl decodes Excel's _xHHHH_ escape in shared strings, not inline: either way, whole.
+                assert cell.data_type == "s" and cell.value in (value, excel_text(value)), cell.coordinate
+            else:
+                assert cell.value == value, cell.coordinate
+            assert cell.alignment.vertical == "top"
+        assert cells[7].alignment.wrap_text  # evidence wraps
+        tall = "\n" in (row[7] or "") or len(row[7] or "") > 80
+        assert (ws.row_dimensions[k].height or 0) > 15 if tall else ws.row_dimensions[k].height is None
+
+
+def test_the_csv_is_written_in_the_same_stream(long):
+    _path, csv_path, rows = long
+    data = csv_path.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbf")
+    got = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert got[0] == list(RESPONSE_COLUMNS)
+    assert got[1:] == [["" if v is None else str(v) for v in row] for row in rows]
+
+
+def test_the_streamed_sheet_and_its_strings_validate(long):
+    path, _csv, _rows = long
+    report = ooxml.check_package(path)
+    assert_valid(report, "streamed consolidation")
+    assert "xl/sharedStrings.xml" in report.checked
+    with zipfile.ZipFile(path) as z:
+        sheet = next(n for n in z.namelist() if n.startswith("xl/worksheets/sheet") and b"Responses: every answer"
+                     in z.read(n))
+        xml = z.read(sheet)
+    assert b't="s"' in xml and b't="inlineStr"' in xml and b"<f>" not in xml
+
+
+def test_libreoffice_reads_the_streamed_table_as_the_csv(long, tmp_path):
+    """LibreOffice's own CSV export of the Responses sheet holds exactly our CSV's rows."""
+    require_libreoffice()
+    path, csv_path, _rows = long
+    sheet = load_workbook(path, read_only=True).sheetnames.index("Responses") + 1
+    # Filter options: comma, double quote, UTF-8, from row 1, ..., values as shown=false, the sheet's number.
+    options = f"44,34,76,1,,0,false,true,false,false,false,{sheet}"
+    subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
+                    f"csv:Text - txt - csv (StarCalc):{options}", "--outdir", str(tmp_path), str(path)],
+                   check=True, capture_output=True, timeout=600)
+    exported = next(tmp_path.glob("*.csv"))
+    theirs = list(csv.reader(io.StringIO(exported.read_text(encoding="utf-8"), newline="")))
+    ours = list(csv.reader(io.StringIO(csv_path.read_text(encoding="utf-8-sig"), newline="")))
+    start = theirs.index(list(RESPONSE_COLUMNS))
+    assert theirs[start:] == ours
