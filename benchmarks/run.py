@@ -113,6 +113,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--sets", default="1000,3000", help="sizes of the return sets, comma-separated")
     parser.add_argument("--no-build", action="store_true", help="skip build against bare openpyxl")
+    parser.add_argument("--no-plain", action="store_true", help="skip the plain script (the slowest job)")
     args = parser.parse_args()
     sizes = sorted(int(n) for n in args.sets.split(","))
     print(f"Machine: {cpu_name()}; {platform.python_implementation()} {platform.python_version()}; "
@@ -143,6 +144,8 @@ def main() -> None:
                 again = run(cmd, work, ok=(0, 1))
                 print(f"re-run {n} + 1 new: {again[0]:.1f} s, {fmt_mb(again[1])}", flush=True)
                 rows.append((f"ingest {n:,} + 1 new return, after a run", *again, *ours))
+            if args.no_plain:
+                continue
             plain = median_of([sys.executable, str(HERE / "plain_ingest.py"), str(folder), f"p{n}.xlsx"], work,
                               args.runs)
             print(f"plain {n}: {plain[0]:.1f} s, {fmt_mb(plain[1])}", flush=True)
