@@ -31,7 +31,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import pytest
+from conftest import require
 
 HERE = Path(__file__).resolve().parent
 LO_UNO_SCRIPT = HERE / "lo_uno.py"
@@ -87,12 +87,7 @@ def libreoffice_available() -> bool:
 
 def require_libreoffice() -> None:
     """Skip the test if LibreOffice is missing -- or fail it when $CI is set."""
-    reason = unavailable_reason()
-    if reason is None:
-        return
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
+    require(unavailable_reason())
 
 
 class _Server:

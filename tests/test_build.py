@@ -403,7 +403,7 @@ def test_unwritable_output_folder_is_a_clear_error(tmp_path):
     blocker.write_text("x")
     result = run_cli("build", "--force", "Kent", "--out", str(blocker / "sub"))
     assert result.exit_code == 2
-    assert "cannot create the output folder" in result.output
+    assert f"--out {blocker / 'sub'}: cannot create the folder" in result.output
 
 
 def test_list_too_long_for_excel_is_refused(tmp_path):

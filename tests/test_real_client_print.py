@@ -8,7 +8,6 @@ is missing, failed under CI (CI=true).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ import pytest
 from xlschedule import layout
 from xlschedule.model import COVER_SHEET, Mode
 
+from conftest import require
 from libreoffice import fill_and_print, require_libreoffice
 
 EVIDENCE_CHARS = 2000
@@ -31,12 +31,9 @@ INSPECTOR = "Inspector Quillfeather"
 
 def require_pdftotext() -> str:
     found = shutil.which("pdftotext")
-    if found:
-        return found
-    reason = "pdftotext not found: apt-get install poppler-utils to read printed returns"
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
+    require(None if found else "pdftotext not found: apt-get install poppler-utils to read printed returns")
+    assert found is not None
+    return found
 
 
 def evidence(cell_number: int, chars: int = EVIDENCE_CHARS) -> str:

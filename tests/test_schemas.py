@@ -10,7 +10,6 @@ why; under CI (`CI=true`) they fail. The last tests show that the validator can 
 from __future__ import annotations
 
 import io
-import os
 import re
 import warnings
 import zipfile
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SCHEDULE_TOML, run_cli
+from conftest import SCHEDULE_TOML, run_cli, under_ci
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -29,8 +28,7 @@ STEP_SHEET = "xl/worksheets/sheet3.xml"  # "1 Initial contact" in a blank: valid
 WORKBOOK = "xl/workbook.xml"
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+_in_ci = under_ci
 
 
 try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,7 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from . import __version__, layout, parallel
 from .errors import OutputError, ScheduleError, UsageError
 from .model import COVER_SHEET, META_SHEET, Mode, Schedule, Section, safe_filename
-from .packager import stamp, workbook_bytes, write_atomic
+from .packager import make_folder, stamp, workbook_bytes, write_atomic
 from .protection import PasswordHash, hash_password
 from .registry import Registry, workbook_fingerprint
 from .schedule import check_history
@@ -775,15 +774,6 @@ def output_paths(forces: list[str], out_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def _output_folder(out_dir: Path) -> None:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from None
-    if not os.access(out_dir, os.W_OK):
-        raise OutputError(f"{out_dir}: the output folder is not writable; choose another with --out")
-
-
 def build(
     schedule: Schedule,
     out_dir: Path,
@@ -811,7 +801,7 @@ def build(
     issued = Registry(registry) if registry is not None else None
     if issued is not None:
         check_history(schedule, issued.schedules())
-    _output_folder(out_dir)
+    make_folder(out_dir, "--out")
     pw = hash_password(password) if password else None  # once: 100,000 SHA-512 rounds are slow
     result = BuildResult(mode=the_mode, out_dir=out_dir, protected=pw is not None)
     fingerprints: dict[str, str] = {}

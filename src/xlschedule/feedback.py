@@ -24,7 +24,6 @@ could not read): ready to send on. Messages never hold evidence; the copies do, 
 from __future__ import annotations
 
 import io
-import os
 import re
 from collections.abc import Sequence
 from copy import copy
@@ -48,7 +47,7 @@ from .consolidation.kit import LINK, TOP_WRAP, Frame, fit_rows, header, print_se
 from .errors import OutputError
 from .ingest import Templates, read_answers
 from .model import COVER_SHEET, META_SHEET, Finding, Return, ReturnStatus, Schedule, Severity
-from .packager import escape_cr, workbook_bytes, write_atomic
+from .packager import escape_cr, make_folder, workbook_bytes, write_atomic
 from .read import CellValue, WorkbookSnapshot, as_text, read_workbook
 from .registry import Blank, Registry
 from .upgrade import Answers, carry_into
@@ -155,14 +154,8 @@ def write_feedback(
 
 def prepare_feedback(out_dir: Path | None) -> None:
     """Fail before any work if the feedback folder cannot be made or written."""
-    if out_dir is None:
-        return
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"--feedback {out_dir}: cannot create the folder ({exc.strerror or exc})") from None
-    if not os.access(out_dir, os.W_OK):
-        raise OutputError(f"--feedback {out_dir}: not writable; choose another folder")
+    if out_dir is not None:
+        make_folder(out_dir, "--feedback")
 
 
 def feedback_line(copies: Sequence[Copy], out_dir: Path) -> str:

@@ -115,6 +115,16 @@ def check_writable(path: Path | None, option: str) -> None:
         raise OutputError(f"{option} {path}: not writable; choose another place")
 
 
+def make_folder(folder: Path, option: str) -> None:
+    """Fail before any work if an output folder cannot be made or written; `option` names it for the user."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{option} {folder}: cannot create the folder ({exc.strerror or exc})") from None
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"{option} {folder}: not writable; choose another folder")
+
+
 def write_output(path: Path, data: bytes) -> None:
     """write_atomic, with a failure to write reported as an OutputError naming the file."""
     with output(path) as fh:
