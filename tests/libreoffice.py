@@ -197,13 +197,18 @@ def fill(src: str | os.PathLike, dst: str | os.PathLike, spec: list[dict]) -> di
     Returns {"written": n, "errors": [{"sheet", "cell", "error"}, ...]}; writes to
     locked cells of protected sheets are refused and listed in "errors".
     """
+    return _run_with_spec("fill", spec, src, dst)
+
+
+def _run_with_spec(command: str, spec: list[dict], *paths: str | os.PathLike) -> dict:
+    """Run a driver command whose last argument is the fill spec, passed as a temporary JSON file."""
     with tempfile.NamedTemporaryFile(
         "w", suffix=".json", prefix="lo_fill_", delete=False, encoding="utf-8"
     ) as fh:
         json.dump(spec, fh)
         spec_path = fh.name
     try:
-        return _run("fill", os.fspath(src), os.fspath(dst), spec_path)
+        return _run(command, *(os.fspath(p) for p in paths), spec_path)
     finally:
         os.unlink(spec_path)
 
@@ -213,15 +218,7 @@ def fill_and_print(src: str | os.PathLike, dst: str | os.PathLike, pdf: str | os
 
     Returns fill's result plus {"heights": {"Sheet!row": points}}: each filled cell's row as LibreOffice
     sizes it on opening the saved file."""
-    with tempfile.NamedTemporaryFile(
-        "w", suffix=".json", prefix="lo_fill_", delete=False, encoding="utf-8"
-    ) as fh:
-        json.dump(spec, fh)
-        spec_path = fh.name
-    try:
-        return _run("fill_pdf", os.fspath(src), os.fspath(dst), os.fspath(pdf), spec_path)
-    finally:
-        os.unlink(spec_path)
+    return _run_with_spec("fill_pdf", spec, src, dst, pdf)
 
 
 def unprotect(src: str | os.PathLike, dst: str | os.PathLike, password: str = "") -> dict:

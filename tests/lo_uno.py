@@ -295,14 +295,20 @@ def _close(doc) -> None:
             pass
 
 
-def _store_xlsx(doc, out: str) -> None:
+def _store(doc, out: str, filter_name: str) -> str:
+    """Save (or export) the document to `out` through one of LibreOffice's filters; the path saved."""
     out_path = Path(out).resolve()
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    props = (_prop("FilterName", XLSX_FILTER), _prop("Overwrite", True))
+    props = (_prop("FilterName", filter_name), _prop("Overwrite", True))
     try:
         doc.storeToURL(out_path.as_uri(), props)
     except Exception as exc:
         raise DriverError(f"could not save {out}: {_uno_msg(exc)}") from None
+    return str(out_path)
+
+
+def _store_xlsx(doc, out: str) -> None:
+    _store(doc, out, XLSX_FILTER)
 
 
 # ---------------------------------------------------------------------------
@@ -576,11 +582,7 @@ def cmd_fill_pdf(office: Office, args: list[str]) -> dict:
         for entry in spec:
             _col, row = parse_addr(entry["cell"])
             heights[f"{entry['sheet']}!{row + 1}"] = _row_points(sheets.getByName(entry["sheet"]), row)
-        out_path = Path(pdf).resolve()
-        try:
-            doc.storeToURL(out_path.as_uri(), (_prop("FilterName", "calc_pdf_Export"), _prop("Overwrite", True)))
-        except Exception as exc:
-            raise DriverError(f"could not export {pdf}: {_uno_msg(exc)}") from None
+        _store(doc, pdf, "calc_pdf_Export")
     finally:
         _close(doc)
     return {**result, "heights": heights}
@@ -628,14 +630,10 @@ def cmd_save_xls(office: Office, args: list[str]) -> dict:
     src, dst = args
     doc = office.load(src)
     try:
-        out_path = Path(dst).resolve()
-        try:
-            doc.storeToURL(out_path.as_uri(), (_prop("FilterName", "MS Excel 97"), _prop("Overwrite", True)))
-        except Exception as exc:
-            raise DriverError(f"could not save {dst}: {_uno_msg(exc)}") from None
+        saved = _store(doc, dst, "MS Excel 97")
     finally:
         _close(doc)
-    return {"saved": str(out_path)}
+    return {"saved": saved}
 
 
 # ---------------------------------------------------------------------------
