@@ -179,7 +179,7 @@ class Checking:
         }
 
     def where_findings_are(self) -> str:
-        places = [f"the Issues sheet of {out}" for name, out in self.outputs.items() if name == "out" and out]
+        places = [f"the Issues sheet of {self.outputs['out']}"] if self.outputs.get("out") else []
         if self.outputs.get("report"):
             places.append(f"the JSON report {self.outputs['report']}")
         if self.db:
@@ -189,15 +189,26 @@ class Checking:
         return ", ".join(places[:-1]) + (" and " if len(places) > 1 else "") + places[-1]
 
 
+@dataclass
+class Checked:
+    """A check's outcome: the schedule, the report, the answers' rows (from the ledger, when there is one)
+    and the registry the returns were judged against."""
+
+    schedule: Schedule
+    report: Report
+    rows: Rows | None
+    registry: Registry | None
+
+
 @contextmanager
-def _checked(job: Checking) -> Iterator[tuple[Schedule, Report, Rows | None]]:
+def _checked(job: Checking) -> Iterator[Checked]:
     """Check the returns. With a ledger, the run is recorded in it and committed before anything else is
     written, the answers are not held in memory, and the rows given are read back from the ledger as the
     consolidation asks for them (so memory stays flat in the number of returns)."""
     schedule = load_schedule(job.schedule_path)
     registry = _registry(job.registry_path)
     if job.db is None:
-        yield schedule, _check(job, schedule, None, registry), None
+        yield Checked(schedule, _check(job, schedule, None, registry), None, registry)
         return
     with Ledger.open(job.db, job.wait) as ledger:
         with ledger.run(
@@ -206,7 +217,7 @@ def _checked(job: Checking) -> Iterator[tuple[Schedule, Report, Rows | None]]:
             report = _check(job, schedule, recorder, registry)
         run_id = recorder.run_id
         assert run_id is not None  # a finished run has its row
-        yield schedule, report, lambda: ledger.iter_responses(run_id)
+        yield Checked(schedule, report, lambda: ledger.iter_responses(run_id), registry)
 
 
 def _check(job: Checking, schedule: Schedule, recorder: RunRecorder | None, registry: Registry | None) -> Report:
@@ -236,11 +247,17 @@ def _finish(report: Report, job: Checking, then: str = "", more: tuple[str, ...]
     sys.exit(report.exit_code)
 
 
-def _feedback(job: Checking, schedule: Schedule, report: Report, feedback_dir: Path | None) -> list[Copy] | None:
+def _feedback(job: Checking, checked: Checked, feedback_dir: Path | None) -> list[Copy] | None:
     """With --feedback: the copies for the returns that need attention (each re-reads its own file)."""
     if feedback_dir is None:
         return None
-    return write_feedback(report.returns, schedule, feedback_dir, _registry(job.registry_path), job.open_password)
+    return write_feedback(checked.report.returns, checked.schedule, feedback_dir, checked.registry,
+                          job.open_password)
+
+
+def _feedback_said(copies: list[Copy] | None, feedback_dir: Path | None) -> tuple[str, ...]:
+    """The line after the summary that says where the feedback copies are, with --feedback."""
+    return () if copies is None or feedback_dir is None else (feedback_line(copies, feedback_dir),)
 
 
 
@@ -323,12 +340,11 @@ def ingest(
         job = Checking("ingest", returns, schedule_path, strict, open_password, db, fresh, wait,
                        registry_path,
                        {"out": out_path, "csv": csv_path, "report": report_path})
-        with _checked(job) as (schedule, report, rows):  # the ledger is committed first: never behind the workbook
-            copies = _feedback(job, schedule, report, feedback_dir)
-            write_outputs(schedule, report, out_path, csv_path, report_path, rows=rows,
+        with _checked(job) as checked:  # the ledger is committed first: never behind the workbook
+            copies = _feedback(job, checked, feedback_dir)
+            write_outputs(checked.schedule, checked.report, out_path, csv_path, report_path, rows=checked.rows,
                           feedback=None if copies is None else (copies, date.today()))
-        more = () if copies is None or feedback_dir is None else (feedback_line(copies, feedback_dir),)
-    _finish(report, job, f" Consolidated into {out_path}", more)
+    _finish(checked.report, job, f" Consolidated into {out_path}", _feedback_said(copies, feedback_dir))
 
 
 @main.command()
@@ -364,12 +380,11 @@ def validate(
         job = Checking("validate", returns, schedule_path, strict, open_password, db_path, fresh, wait,
                        registry_path,
                        {"report": report_path})
-        with _checked(job) as (schedule, report, _rows):
+        with _checked(job) as checked:
             if report_path:
-                report.write_json(report_path)
-            copies = _feedback(job, schedule, report, feedback_dir)
-        more = () if copies is None or feedback_dir is None else (feedback_line(copies, feedback_dir),)
-    _finish(report, job, more=more)
+                checked.report.write_json(report_path)
+            copies = _feedback(job, checked, feedback_dir)
+    _finish(checked.report, job, more=_feedback_said(copies, feedback_dir))
 
 
 @main.command()

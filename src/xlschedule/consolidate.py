@@ -20,7 +20,7 @@ import io
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
@@ -40,15 +40,14 @@ from .consolidation.kit import (
     word_lines,
 )
 from .consolidation.run import RESPONSE_COLUMNS, Rows, Run
+from .feedback import FEEDBACK_SHEET, Copy, add_summary_sheet
 from .model import Mode, Return, Schedule
 from .packager import output, stamp, workbook_bytes
 from .report import Report
 from .styles import row_height
 
-#: The run's feedback copies (feedback.Copy) and its date, for the Feedback sheet.
-Feedback = tuple[Sequence[Any], date]
-#: The name of that sheet (feedback.FEEDBACK_SHEET).
-FEEDBACK_SHEET = "Feedback"
+#: The run's feedback copies and its date, for the Feedback sheet.
+Feedback = tuple[Sequence[Copy], date]
 
 __all__ = ["RESPONSE_COLUMNS", "Rows", "consolidation_workbook", "excel_text", "write_consolidation",
            "write_outputs", "write_responses_csv"]
@@ -170,8 +169,6 @@ def consolidation_workbook(run: Run, feedback: Feedback | None = None) -> Workbo
     groups = run.groups()
     for sheet in contents:
         if feedback is not None and sheet.name == FEEDBACK_SHEET:
-            from .feedback import add_summary_sheet  # feedback builds on the blank, and on this module's kit
-
             add_summary_sheet(wb, frame, *feedback)
             continue
         ws = wb.create_sheet(sheet.name)
