@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
-from test_schemas import assert_valid
+from test_schemas import assert_valid, require_schemas
 from xlschedule.consolidate import RESPONSE_COLUMNS, write_outputs
 from xlschedule.consolidation.kit import excel_text
 from xlschedule.consolidation.run import Run
@@ -131,6 +131,7 @@ def test_the_csv_is_written_in_the_same_stream(long):
 
 
 def test_the_streamed_sheet_and_its_strings_validate(long):
+    require_schemas()
     path, _csv, _rows = long
     report = ooxml.check_package(path)
     assert_valid(report, "streamed consolidation")

@@ -59,7 +59,8 @@ def test_builds_into_output_and_below_share_one_registry(tmp_path, monkeypatch):
     assert default_location(Path("output/scale")) == Path("output") / REGISTRY_DIR
 
 
-def test_ingest_without_a_registry_says_so_once(tmp_path, schedule):
+def test_ingest_without_a_registry_says_so_once(tmp_path, schedule, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not where a registry might have been built (the checkout's output/)
     out = tmp_path / "output"
     assert run_cli("build", "--force", "Kent", "--force", "Essex", "--out", str(out), "--registry",
                    str(tmp_path / "kept-elsewhere")).exit_code == 0

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SCHEDULE_TOML, run_cli, under_ci
+from conftest import SCHEDULE_TOML, require, run_cli, under_ci
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -39,18 +39,19 @@ except ImportError as exc:
     pytest.skip(f"{exc}: install the test extra, pip install '.[test]'", allow_module_level=True)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def schemas() -> Path:
+def require_schemas() -> Path:
     """The schema folder, compiled once; skip (or, under CI, fail) when it is missing."""
     folder = ooxml.xsd_dir()
-    if not (folder / "transitional" / "sml.xsd").is_file():
-        reason = (f"OOXML schemas not found at {folder} (the shared folder beside the repository, or "
-                  f"${ooxml.SHARED_ENV}/ooxml-xsd)")
-        if _in_ci():
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
+    missing = not (folder / "transitional" / "sml.xsd").is_file()
+    require(f"OOXML schemas not found at {folder} (the shared folder beside the repository, or "
+            f"${ooxml.SHARED_ENV}/ooxml-xsd)" if missing else None)
     ooxml.load_schema(folder.resolve())
     return folder
+
+
+@pytest.fixture(scope="module", autouse=True)
+def schemas() -> Path:
+    return require_schemas()
 
 
 @pytest.fixture(scope="module")
