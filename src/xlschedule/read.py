@@ -9,6 +9,7 @@ python-calamine, and what it does not give with defusedxml's parser. The input f
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import posixpath
@@ -19,7 +20,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 from xml.parsers.expat import ExpatError
 
 from openpyxl.formula.translate import Translator
@@ -75,8 +76,7 @@ def ensure_safe_xml() -> None:
         )
 
 
-@dataclass(frozen=True)
-class CellValue:
+class CellValue(NamedTuple):  # a tuple: made for every cell of every return, so made cheaply
     value: Any  # a formula's text when is_formula, an error cell's text ("#N/A") when is_error
     is_formula: bool = False
     cached: Any = None  # a formula's value when the file was last saved (None for other cells)
@@ -325,13 +325,9 @@ class SheetScan:
     failure: ValueError | None = None  # what made the sheet unreadable, found while scanning it
 
 
-def _local(tag: str) -> str:
-    """An element's local name: the sheet scan's expat gives 'namespace}name' (its separator is '}')."""
-    return tag.rpartition("}")[2]
-
-
+@functools.lru_cache(maxsize=2**16)
 def _split_ref(ref: str) -> tuple[int, int]:
-    """'AB12' -> (12, 28)."""
+    """'AB12' -> (12, 28). Cached: every return of a form has the same cells."""
     letters = ref.rstrip("0123456789")
     return int(ref[len(letters):]), column_index_from_string(letters)
 
@@ -351,19 +347,24 @@ def scan_sheet(xml: bytes) -> SheetScan:
 class _SheetScanner:
     """One pass over a sheet's XML: where it is (row, cell, type) and what it has found so far.
 
-    The handlers run for every element of every return, so they stay lean: tags are looked up by their
-    full name, and character data is collected (by a list's own append) only inside <f> and <v>. The first
-    malformed cell stops the scan and is kept as its failure; expat goes on checking well-formedness."""
+    The handlers run for every element of every return, so they stay lean. Expat calls one start handler
+    at a time, swapped as the pass moves on: the root (which must be a SpreadsheetML worksheet), then
+    what precedes the cells, then the cells, where elements the scan does not look at (an inline string's
+    text, its runs) cost one dictionary lookup. No end handler runs but the one that closes an <f> or
+    <v>, whose text is collected by a list's own append. The end of <sheetData> is not awaited: the
+    elements the scan wants after it (sheetProtection) cannot occur inside it, nor cells outside it, in a
+    valid sheet. The first malformed cell stops the scan and is kept as its failure; expat goes on
+    checking well-formedness."""
 
     def __init__(self) -> None:
         self.scan = SheetScan()
         self.shared: dict[str, Translator] = {}
         self.root = True
-        self.in_data = False
         self.row = self.col = 0
         self.coord = ""
         self.cell_type = "n"
         self.collecting: list[str] | None = None  # the text of the <f> or <v> being read
+        self.collected = ""  # which: "f" or "v"
         self.formula_attrs: dict[str, str] = {}
         self.expat: xml.parsers.expat.XMLParserType | None = None
 
@@ -371,8 +372,7 @@ class _SheetScanner:
         """An expat parser that feeds this scanner (and refuses entity declarations)."""
         self.expat = parser = _well_formed_checker(namespace_separator="}")
         parser.buffer_text = True
-        parser.StartElementHandler = self.start
-        parser.EndElementHandler = self.end
+        parser.StartElementHandler = self._root
         return parser
 
     def finish(self) -> SheetScan:
@@ -382,48 +382,58 @@ class _SheetScanner:
 
     def fail(self, exc: Exception) -> None:
         self.scan.failure = exc if isinstance(exc, ValueError) else ValueError(str(exc))
-        self.collect(None)
-
-    def collect(self, into: list[str] | None) -> None:
-        self.collecting = into
         assert self.expat is not None
-        self.expat.CharacterDataHandler = into.append if into is not None else None
+        self.expat.StartElementHandler = self.expat.EndElementHandler = self.expat.CharacterDataHandler = None
 
-    def start(self, name: str, attrs: dict[str, str]) -> None:
-        if self.scan.failure is not None:
+    def collect(self, tag: str) -> None:
+        assert self.expat is not None
+        self.collecting, self.collected = [], tag
+        self.expat.CharacterDataHandler = self.collecting.append
+        self.expat.EndElementHandler = self._end
+
+    def _root(self, name: str, attrs: dict[str, str]) -> None:
+        """The root must be a SpreadsheetML worksheet (Excel would call anything else corrupt)."""
+        assert self.expat is not None
+        namespace, _, local = name.rpartition("}")
+        if namespace not in MAIN_NAMESPACES or local != "worksheet":
+            self.fail(ValueError("not a SpreadsheetML worksheet"))
+            return
+        self.root = False
+        self.expat.StartElementHandler = self._before_data
+
+    def _before_data(self, name: str, attrs: dict[str, str]) -> None:
+        tag = _TAGS.get(name)
+        if tag == "sheetData":
+            assert self.expat is not None
+            self.expat.StartElementHandler = self._in_data
+        elif tag == "sheetProtection":
+            self._protection(attrs)
+
+    def _protection(self, attrs: dict[str, str]) -> None:
+        self.scan.protected = attrs.get("sheet", "0").lower() in ("1", "true")
+
+    def _in_data(self, name: str, attrs: dict[str, str]) -> None:
+        tag = _TAGS.get(name)
+        if tag is None:
             return
         try:
-            self._start(_TAGS.get(name) or self._first(name), attrs)
+            if tag == "c":
+                self.cell(attrs)
+            elif tag == "v":
+                if self.cell_type in ("e", "n"):
+                    self.collect("v")
+            elif tag == "row":
+                self.row, self.col = int(attrs.get("r") or self.row + 1), 0
+            elif tag == "f":
+                self.collect("f")
+                self.formula_attrs = attrs
+            elif tag == "is":
+                if self.cell_type != "inlineStr":  # readers disagree on what such a cell holds
+                    raise ValueError(f"cell {self.coord} holds inline text but is not typed as such")
+            elif tag == "sheetProtection":  # after sheetData
+                self._protection(attrs)
         except (ValueError, KeyError) as exc:
             self.fail(exc)
-
-    def _first(self, name: str) -> str:
-        """The root must be a SpreadsheetML worksheet; any other element's local name."""
-        namespace, _, local = name.rpartition("}")
-        if self.root:
-            if namespace not in MAIN_NAMESPACES or local != "worksheet":
-                raise ValueError("not a SpreadsheetML worksheet")  # Excel would call the file corrupt
-            self.root = False
-        return local
-
-    def _start(self, tag: str, attrs: dict[str, str]) -> None:
-        if not self.in_data:
-            if tag == "sheetData":
-                self.in_data = True
-            elif tag == "sheetProtection":
-                self.scan.protected = attrs.get("sheet", "0").lower() in ("1", "true")
-        elif tag == "c":
-            self.cell(attrs)
-        elif tag == "v":
-            if self.cell_type in ("e", "n"):
-                self.collect([])
-        elif tag == "row":
-            self.row, self.col = int(attrs.get("r") or self.row + 1), 0
-        elif tag == "f":
-            self.collect([])
-            self.formula_attrs = attrs
-        elif tag == "is" and self.cell_type != "inlineStr":
-            raise ValueError(f"cell {self.coord} holds inline text but is not typed as such")  # readers disagree
 
     def cell(self, attrs: dict[str, str]) -> None:
         ref = attrs.get("r")
@@ -444,20 +454,14 @@ class _SheetScanner:
         elif cell_type == "e" and attrs.get("vm"):
             scan.pictures.add(self.coord)  # Excel 365's "Place in cell" picture: #VALUE! with value metadata
 
-    def end(self, name: str) -> None:
-        if self.collecting is None:
-            if self.in_data and _TAGS.get(name) == "sheetData":
-                self.in_data = False
-            return
-        tag = _TAGS.get(name) or _local(name)
-        if tag not in ("f", "v"):
-            return
+    def _end(self, name: str) -> None:
+        """The end of the <f> or <v> being collected (neither has child elements)."""
+        assert self.expat is not None and self.collecting is not None
         text = "".join(self.collecting)
-        self.collect(None)
-        if self.scan.failure is not None:
-            return
+        self.collecting = None
+        self.expat.CharacterDataHandler = self.expat.EndElementHandler = None
         try:
-            self._value(tag, text)
+            self._value(self.collected, text)
         except (ValueError, KeyError) as exc:
             self.fail(exc)
 
@@ -582,21 +586,32 @@ def _scan_of(part: str, zf: zipfile.ZipFile, scans: dict[str, SheetScan] | None)
 def _snapshot(name: str, state: str, scan: SheetScan, wb) -> SheetSnapshot:
     cells: dict[str, CellValue] = {}
     rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    letters = _column_letters(max((len(values) for values in rows), default=0))
     for r, values in enumerate(rows, start=1):
-        for c, value in enumerate(values, start=1):
+        for letter, value in zip(letters, values):
             if value == "":
                 continue
-            if isinstance(value, float) and value.is_integer():
+            if type(value) is float and value.is_integer():
                 value = int(value)  # calamine reads every number as a float; 4 is 4, as openpyxl reads it
-            cells[f"{get_column_letter(c)}{r}"] = CellValue(value)
+            cells[f"{letter}{r}"] = CellValue(value)
     for coord in scan.texts:
-        cells.setdefault(coord, CellValue(""))
+        if coord not in cells:
+            cells[coord] = EMPTY_TEXT
     for coord, text in scan.errors.items():
         cells[coord] = CellValue(text, is_error=True, is_picture=coord in scan.pictures)
     for coord, text in scan.formulas.items():
         cached = cells.get(coord)
         cells[coord] = CellValue(text, is_formula=True, cached=None if cached is None else cached.value)
     return SheetSnapshot(name=name, state=state, protected=scan.protected, cells=cells)
+
+
+#: A text cell holding '' (calamine gives '' for it and for no cell alike).
+EMPTY_TEXT = CellValue("")
+
+
+@functools.lru_cache(maxsize=8)
+def _column_letters(count: int) -> list[str]:
+    return [get_column_letter(c) for c in range(1, count + 1)]
 
 
 def read_workbook(path: Path, open_password: str | None = None) -> WorkbookSnapshot:
