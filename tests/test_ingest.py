@@ -74,6 +74,17 @@ def test_scale_scores_are_read_leniently_where_certain(tmp_path, schedule, typed
     assert score == expected
 
 
+@pytest.mark.parametrize("mode", list(Mode))
+def test_returns_of_any_force_are_recognised_without_a_registry(tmp_path, schedule, mode):
+    """With no registry, each return's blank is rebuilt from the schedule: its content fingerprint, which
+    names the force, must be the one build gave that force's workbook, or the return is unknown-template."""
+    forces = [schedule.forces.names[0], "Kent", schedule.forces.names[-1]]
+    paths = [make_return(tmp_path, schedule, f"r{n}", force=f, mode=mode, seed=n) for n, f in enumerate(forces)]
+    report = ingest(paths, schedule)
+    assert [(r.force, r.status) for r in report.returns] == [(f, ReturnStatus.ACCEPTED) for f in forces]
+    assert "unknown-template" not in {c for row in codes(report) for c in row}
+
+
 def test_yes_with_a_trailing_space_is_yes(tmp_path, schedule):
     path = make_return(tmp_path, schedule, "yes", values={("2 Assessment and help", "C6"): "yes "})
     report = ingest([path], schedule)

@@ -75,7 +75,7 @@ def responses_by_ref(report, file: Path) -> dict[str, object]:
 
 def clear_rebuilt(monkeypatch) -> None:
     """Forget the blanks this process rebuilt, as a fresh run of a later release would not have them."""
-    for name in ("_REBUILT", "_OPENPYXL_BLANKS", "_REBUILT_FINGERPRINTS"):
+    for name in ("_REBUILT", "_LOCKED_VALUES", "_REBUILT_FINGERPRINTS"):
         monkeypatch.setattr(ingest_module, name, {})
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
@@ -673,14 +674,24 @@ def _set_meta(ws: Worksheet, key: str, value: str) -> None:
 
 def content_fingerprint(wb: Workbook) -> str:
     """A hash of every locked cell's value on the visible sheets: what an inspector cannot change."""
+    return fingerprint_of(locked_values(wb))
+
+
+def locked_values(wb: Workbook) -> list[tuple[str, str, Any]]:
+    """Every locked, non-empty cell's (sheet, coordinate, value) on the visible sheets, in sheet order."""
+    return [
+        (ws.title, cell.coordinate, cell.value)
+        for ws in wb.worksheets if ws.title != META_SHEET
+        for row in ws.iter_rows() for cell in row
+        if cell.value is not None and cell.protection.locked
+    ]
+
+
+def fingerprint_of(values: Iterable[tuple[str, str, Any]]) -> str:
+    """The content fingerprint of locked_values (of a workbook, or a blank's with another force named)."""
     digest = hashlib.sha256()
-    for ws in wb.worksheets:
-        if ws.title == META_SHEET:
-            continue
-        for row in ws.iter_rows():
-            for cell in row:
-                if cell.value is not None and cell.protection.locked:
-                    digest.update(f"{ws.title}\0{cell.coordinate}\0{cell.value}\0".encode())
+    for sheet, coordinate, value in values:
+        digest.update(f"{sheet}\0{coordinate}\0{value}\0".encode())
     return digest.hexdigest()
 
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-
-from openpyxl import Workbook
+from typing import Any
 
 from . import __version__, checks, layout, parallel
-from .build import _build_blank, name_force
+from .build import _build_blank, fingerprint_of, locked_values, name_force
 from .codes import Code
 from .errors import ReadError
 from .ledger import RunRecorder, Seen
 from .model import (
+    COVER_SHEET,
     META_SHEET,
     Finding,
     Mode,
@@ -30,7 +30,7 @@ from .read import (
     ensure_safe_xml,
     read_workbook,
 )
-from .registry import Blank, Form, FormRow, Registry, locked_cells, plausible_release, workbook_fingerprint
+from .registry import Blank, Form, FormRow, Registry, locked_cells, plausible_release
 from .report import Report
 from .schedule import check_history
 
@@ -78,23 +78,27 @@ class Templates:
         """Today's blank in this mode, built from the current schedule."""
         key = (self.schedule.fingerprint, mode)
         if key not in _REBUILT:
-            wb = _build_blank(self.schedule, mode, None)
-            data = workbook_bytes(name_force(wb, self.schedule, self.schedule.forces.names[0]))
+            wb = name_force(_build_blank(self.schedule, mode, None), self.schedule, self.schedule.forces.names[0])
+            data = workbook_bytes(wb)
             form = Form.of(self.schedule, mode)
             _REBUILT[key] = Blank(
                 id="rebuilt", schedule=self.schedule, form=form, layout_version=str(layout.LAYOUT_VERSION),
                 releases=[__version__], forces={}, data=data, template=locked_cells(data, form), rebuilt=True,
             )
-            _OPENPYXL_BLANKS[key] = wb
+            _LOCKED_VALUES[key] = locked_values(wb)
         return _REBUILT[key]
 
     def rebuilt_fingerprint(self, mode: Mode, force: str) -> str:
-        """The content fingerprint of today's blank for `force`."""
+        """The content fingerprint of today's blank for `force`: the blank's locked values with `force` in the
+        cover's force cell (the only locked cell that names the force), hashed as build.name_force does."""
         key = (self.schedule.fingerprint, mode, force)
         if key not in _REBUILT_FINGERPRINTS:
             self.rebuilt(mode)
-            wb = name_force(_OPENPYXL_BLANKS[(self.schedule.fingerprint, mode)], self.schedule, force)
-            _REBUILT_FINGERPRINTS[key] = workbook_fingerprint(wb)
+            force_cell = (COVER_SHEET, layout.cover_cell("force"))
+            _REBUILT_FINGERPRINTS[key] = fingerprint_of(
+                (sheet, coord, force if (sheet, coord) == force_cell else value)
+                for sheet, coord, value in _LOCKED_VALUES[(self.schedule.fingerprint, mode)]
+            )
         return _REBUILT_FINGERPRINTS[key]
 
     def get(self, force: str, mode: Mode) -> checks.Template:
@@ -164,7 +168,7 @@ class Templates:
 
 #: Blanks rebuilt in this process, by schedule fingerprint and mode (and each force's content fingerprint).
 _REBUILT: dict[tuple[str, Mode], Blank] = {}
-_OPENPYXL_BLANKS: dict[tuple[str, Mode], Workbook] = {}
+_LOCKED_VALUES: dict[tuple[str, Mode], list[tuple[str, str, Any]]] = {}
 _REBUILT_FINGERPRINTS: dict[tuple[str, Mode, str], str] = {}
 
 
