@@ -85,6 +85,14 @@ def test_returns_of_any_force_are_recognised_without_a_registry(tmp_path, schedu
     assert "unknown-template" not in {c for row in codes(report) for c in row}
 
 
+def test_a_file_named_twice_is_read_once(tmp_path, schedule):
+    """A folder and a file in it, both given: the file is one return, not a duplicate of itself."""
+    paths = [make_return(tmp_path, schedule, f"r{n}", seed=n) for n in range(3)]
+    report = ingest([tmp_path, paths[1], tmp_path / "." / "r2.xlsx"], schedule)
+    assert sorted(r.file for r in report.returns) == sorted(str(p) for p in paths)
+    assert {r.status for r in report.returns} == {ReturnStatus.ACCEPTED}
+
+
 def test_yes_with_a_trailing_space_is_yes(tmp_path, schedule):
     path = make_return(tmp_path, schedule, "yes", values={("2 Assessment and help", "C6"): "yes "})
     report = ingest([path], schedule)

@@ -43,6 +43,7 @@ SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".xltx", ".xltm", ".o
 def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
     """Files to ingest, in a stable order, and notes about what was skipped."""
     files: list[Path] = []
+    taken: set[Path] = set()  # a file named twice (a folder and a file in it) is read once
     notes: list[str] = []
     for path in paths:
         found = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
@@ -52,7 +53,8 @@ def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
             elif path.is_dir() and file.suffix.lower() not in SPREADSHEET_SUFFIXES:
                 if not file.name.startswith("."):
                     notes.append(f"skipped {file}: not a spreadsheet")
-            elif file not in files:
+            elif file not in taken:
+                taken.add(file)
                 files.append(file)
     return files, notes
 
