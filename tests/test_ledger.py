@@ -152,6 +152,27 @@ def test_a_second_run_reads_only_the_new_file(tmp_path, returns, schedule, monke
     assert result.output.replace(files_line(result.output), "") == fresh.output.replace(files_line(fresh.output), "")
 
 
+def test_a_file_name_that_is_not_utf8_is_recorded_and_recognised(tmp_path, returns, schedule):
+    """Linux allows any bytes in a file name: such a return is ingested, written everywhere with its odd byte
+    as \\xe9, and recognised as unchanged next run."""
+    odd = Path(os.fsdecode(bytes(returns) + b"/K-\xe9.xlsx"))
+    try:
+        (returns / "K-1.xlsx").rename(odd)
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("this file system does not take a file name that is not UTF-8")
+    out, report, csv_path = tmp_path / "c.xlsx", tmp_path / "r.json", tmp_path / "c.csv"
+    first = ingest(returns, out, "--report", str(report), "--csv", str(csv_path))
+    second = ingest(returns, out)
+    assert (first.exit_code, second.exit_code) == (0, 0), first.output + second.output
+    assert "Traceback" not in first.output + second.output
+    shown = str(returns) + "/K-\\xe9.xlsx"
+    assert files_line(second.output) == FILES_LINE.format(0, 0, 3, 0, 0, 3)
+    assert shown in [r["file"] for r in json.loads(report.read_text(encoding="utf-8"))["returns"]]
+    assert shown in {row[RESPONSE_COLUMNS.index("Source file")] for row in csv_rows(csv_path)}
+    assert shown in {row["Source file"] for row in table_rows(out, "Responses")}
+    assert query(tmp_path / LEDGER, "SELECT count(*) FROM files WHERE path = ?", shown) == [(2,)]
+
+
 def test_a_changed_file_is_read_again_and_a_renamed_one_is_not(tmp_path, returns, schedule, monkeypatch):
     out = tmp_path / "consolidated.xlsx"
     ingest(returns, out)

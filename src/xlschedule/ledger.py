@@ -44,6 +44,7 @@ from typing import Any
 from . import __version__
 from .errors import InputError
 from .model import Finding, ItemStatus, Mode, Response, Return, ReturnStatus, Schedule, Severity
+from .packager import storable, storable_json
 from .report import FileCounts
 
 SCHEMA_VERSION = 1
@@ -450,7 +451,7 @@ class Seen:
             size, mtime = st.st_size, datetime.fromtimestamp(st.st_mtime, UTC).isoformat()
         except OSError:
             pass
-        return cls(path, str(path.resolve()), size, mtime, file_sha256(path))
+        return cls(path, storable(str(path.resolve())), size, mtime, file_sha256(path))
 
 
 class RunRecorder:
@@ -471,7 +472,7 @@ class RunRecorder:
             "files_withdrawn, files_read, returns, accepted, rejected, duplicates, errors, warnings) "
             "VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)",
             (_now(), command, __version__, info.id, info.version, schedule.fingerprint, self.template,
-             json.dumps(arguments, ensure_ascii=False, default=str), int(fresh), int(strict)),
+             storable_json(arguments), int(fresh), int(strict)),
         )
         self.run_id = cur.lastrowid
         self._order = _Order(schedule)
@@ -502,8 +503,8 @@ class RunRecorder:
             old = None
         values = (self.run_id, ret.force, ret.mode.value if ret.mode else None, ret.schedule_version,
                   ret.return_ref, ret.inspector, ret.date, ret.release, ret.status.value, ret.answered,
-                  ret.response_count,
-                  len(ret.errors()), len(ret.warnings()), json.dumps(ret.notes, ensure_ascii=False), int(reusable))
+                  ret.response_count, len(ret.errors()), len(ret.warnings()),
+                  storable_json(ret.notes), int(reusable))
         if old is None:
             cur = self.conn.execute(
                 "INSERT INTO returns (judged_in, force, mode, schedule_version, return_ref, inspector, date, release, "
@@ -523,7 +524,7 @@ class RunRecorder:
             self.conn.execute("DELETE FROM findings WHERE return_id = ?", (return_id,))
         self.conn.executemany(
             "INSERT INTO findings (return_id, code, severity, sheet, cell, message) VALUES (?, ?, ?, ?, ?, ?)",
-            [(return_id, f.code, f.severity.value, f.sheet, f.cell, f.message) for f in ret.findings],
+            [(return_id, f.code, f.severity.value, f.sheet, f.cell, storable(f.message)) for f in ret.findings],
         )
         self.conn.executemany(
             "INSERT INTO answers (return_id, seq, section, section_label, ref, item, sheet, score, policy, evidence, "
@@ -541,7 +542,7 @@ class RunRecorder:
     def previous(self, scope: Sequence[Path]) -> dict[str, tuple[str, str | None, int | None, str]]:
         """What the ledger last saw at each path under `scope`: resolved path -> (path as given, SHA-256,
         judgment, status), for paths whose last state was not withdrawn."""
-        roots = [str(p.resolve()) for p in scope]
+        roots = [storable(str(p.resolve())) for p in scope]
         out: dict[str, tuple[str, str | None, int | None, str]] = {}
         rows = self.conn.execute(
             "SELECT f.resolved, f.path, f.sha256, f.return_id, f.status FROM files f "
@@ -593,9 +594,9 @@ class RunRecorder:
         cur = self.conn.execute(
             "INSERT INTO files (run_id, path, resolved, size, mtime, sha256, return_id, status, change, checked, "
             "errors, warnings, answered, responses, ordinal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (self.run_id, ret.file, seen.resolved, seen.size, seen.mtime, ret.sha256 or seen.sha256, seen.return_id,
-             ret.status.value, change, int(seen.checked), len(ret.errors()), len(ret.warnings()), ret.answered,
-             ret.response_count, ordinal),
+            (self.run_id, storable(ret.file), seen.resolved, seen.size, seen.mtime, ret.sha256 or seen.sha256,
+             seen.return_id, ret.status.value, change, int(seen.checked), len(ret.errors()), len(ret.warnings()),
+             ret.answered, ret.response_count, ordinal),
         )
         own = 0
         if seen.return_id is not None:

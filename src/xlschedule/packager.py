@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import re
 import tempfile
@@ -31,6 +32,38 @@ def escape_cr(text: str) -> str:
     break becomes `_x000D_` then LF), and a literal `_xHHHH_` as `_x005F_xHHHH_` so it stays literal.
     Other control characters are left to the caller (openpyxl refuses them; escape them after this)."""
     return _CR_OR_ESCAPE_LIKE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+
+def storable(text: str) -> str:
+    """Text that can be written as UTF-8 (to a workbook, CSV, JSON or the ledger). A file name need not be
+    UTF-8 (Linux allows any bytes; Python keeps the odd ones as lone surrogates, which no UTF-8 file can
+    hold): its odd bytes are written as \\xNN, the same way every time, so runs still recognise the file."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        try:
+            return os.fsencode(text).decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:
+            return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def storable_json(value: Any, **options: Any) -> str:
+    """json.dumps, non-ASCII kept as it is, with every string storable (a file name among them)."""
+    text = json.dumps(value, ensure_ascii=False, default=str, **options)
+    if storable(text) is text:
+        return text
+    return json.dumps(_storable_strings(value), ensure_ascii=False, default=str, **options)
+
+
+def _storable_strings(value: Any) -> Any:
+    if isinstance(value, str | os.PathLike):
+        return storable(os.fspath(value))
+    if isinstance(value, dict):
+        return {_storable_strings(k): _storable_strings(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable_strings(v) for v in value]
+    return value
+
 
 #: Document timestamps and zip entry times, fixed so the same inputs give the same bytes.
 FIXED_TIME = datetime(2000, 1, 1, tzinfo=UTC)

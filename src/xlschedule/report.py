@@ -6,14 +6,13 @@ grepped for a file and an editor can jump to `file: 'Sheet'!Cell`. Evidence text
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .layout import quote_sheet
 from .model import Finding, Return, ReturnStatus, Severity
-from .packager import write_output
+from .packager import storable_json, write_output
 
 #: The console lists at most this many findings; the rest are in the Issues sheet, the JSON and the ledger.
 MAX_FINDINGS_SHOWN = 200
@@ -112,7 +111,7 @@ class Report:
         return out
 
     def write_json(self, path: Path) -> None:
-        write_output(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False).encode("utf-8"))
+        write_output(path, storable_json(self.to_dict(), indent=2).encode("utf-8"))
 
     def lines(self, limit: int = MAX_FINDINGS_SHOWN, rest: str = "the --report JSON") -> list[str]:
         """What the console shows: a line per return, a blank line, a line per finding (the first `limit`,

@@ -18,7 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..packager import escape_cr
+from ..packager import escape_cr, storable
 
 # --- fonts and fills: every font names its face and size, so no client substitutes a wide serif ----
 
@@ -53,13 +53,14 @@ FILTER_BUTTON = 3
 
 
 #: Anything excel_text changes: a control character (CR included) or what reads as Excel's escape.
-_NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f]|_x[0-9A-Fa-f]{4}_")
+_NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f\ud800-\udfff]|_x[0-9A-Fa-f]{4}_")
 
 
 def excel_text(text: str) -> str:
     """Control characters as Excel's own `_xHHHH_` escape: openpyxl refuses them, and dropping them loses text."""
     if not _NEEDS_ESCAPE.search(text):
         return text  # most text: nothing to escape, found in one scan
+    text = storable(text)  # a file name that is not UTF-8
     return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", escape_cr(text))
 
 
