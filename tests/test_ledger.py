@@ -166,6 +166,7 @@ def test_a_file_name_that_is_not_utf8_is_recorded_and_recognised(tmp_path, retur
     assert (first.exit_code, second.exit_code) == (0, 0), first.output + second.output
     assert "Traceback" not in first.output + second.output
     shown = str(returns) + "/K-\\xe9.xlsx"
+    assert f"{shown}  Kent" in first.output  # the console says it as the files do
     assert files_line(second.output) == FILES_LINE.format(0, 0, 3, 0, 0, 3)
     assert shown in [r["file"] for r in json.loads(report.read_text(encoding="utf-8"))["returns"]]
     assert shown in {row[RESPONSE_COLUMNS.index("Source file")] for row in csv_rows(csv_path)}

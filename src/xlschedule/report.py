@@ -12,7 +12,7 @@ from typing import Any
 
 from .layout import quote_sheet
 from .model import Finding, Return, ReturnStatus, Severity
-from .packager import storable_json, write_output
+from .packager import storable, storable_json, write_output
 
 #: The console lists at most this many findings; the rest are in the Issues sheet, the JSON and the ledger.
 MAX_FINDINGS_SHOWN = 200
@@ -173,5 +173,6 @@ def excel_ref(sheet: str, cell: str | None) -> str:
 
 
 def printable(text: str) -> str:
-    """Text from a return made safe for a terminal: control characters shown as escapes, never obeyed."""
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+    """Text from a return made safe for a terminal: control characters shown as escapes, never obeyed; a file
+    name's bytes that are not UTF-8 as \\xNN, as the files written say them."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in storable(text))
