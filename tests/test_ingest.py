@@ -93,6 +93,19 @@ def test_a_file_named_twice_is_read_once(tmp_path, schedule):
     assert {r.status for r in report.returns} == {ReturnStatus.ACCEPTED}
 
 
+def test_the_json_report_says_each_return_s_schedule_version_and_release(tmp_path, schedule):
+    path = make_return(tmp_path, schedule, "good")
+    report = tmp_path / "report.json"
+    result = run_cli("ingest", str(path), "--out", str(tmp_path / "c.xlsx"), "--report", str(report),
+                     "--schedule", str(SCHEDULE_TOML))
+    assert result.exit_code == 0, result.output
+    meta = load_workbook(path)[META_SHEET]
+    said = {row[0].value: row[1].value for row in meta.iter_rows(min_col=1, max_col=2)}
+    [entry] = json.loads(report.read_text(encoding="utf-8"))["returns"]
+    assert (entry["schedule_version"], entry["release"]) == (said["schedule_version"], said["tool_version"])
+    assert entry["schedule_version"] == schedule.schedule.version
+
+
 def test_yes_with_a_trailing_space_is_yes(tmp_path, schedule):
     path = make_return(tmp_path, schedule, "yes", values={("2 Assessment and help", "C6"): "yes "})
     report = ingest([path], schedule)

@@ -100,7 +100,8 @@ class Report:
             "returns": [
                 {
                     "file": r.file, "sha256": r.sha256, "force": r.force,
-                    "mode": r.mode.value if r.mode else None, "return_ref": r.return_ref,
+                    "mode": r.mode.value if r.mode else None, "schedule_version": r.schedule_version,
+                    "release": r.release, "return_ref": r.return_ref,
                     "inspector": r.inspector, "date": r.date, "status": r.status.value,
                     "answered": r.answered, "responses": r.response_count,
                     "findings": [f.model_dump(mode="json") for f in r.findings],
