@@ -24,7 +24,7 @@ import pytest
 from xlschedule import ingest as ingest_module
 from xlschedule import layout, read
 from xlschedule.consolidate import RESPONSE_COLUMNS
-from xlschedule.ledger import HOLD_ENV, SCHEMA_VERSION, Ledger
+from xlschedule.ledger import SCHEMA_VERSION, Ledger
 from xlschedule.model import Mode
 from xlschedule.samples import answers
 
@@ -315,14 +315,33 @@ def test_another_application_s_database_is_refused_untouched(tmp_path, returns):
 # --- two runs at once, and a run killed part-way ------------------------------------------------------
 
 
+#: A run of `xlschedule` that stops at one stage of its transaction (ledger._reached): it writes MARKER and
+#: waits there until MARKER.go exists, so a test can kill it, or run another beside it, at a known point.
+HELD_RUN = """
+import os, sys, time
+from pathlib import Path
+from xlschedule import ledger
+from xlschedule.cli import main
+
+stage, marker = sys.argv[1], Path(sys.argv[2])
+
+def hold(reached):
+    if reached == stage:
+        marker.write_text(str(os.getpid()), encoding="utf-8")
+        while not Path(f"{marker}.go").exists():
+            time.sleep(0.05)
+
+ledger._reached = hold
+sys.argv = ["xlschedule", *sys.argv[3:]]
+main()
+"""
+
+
 def start(folder: Path, out: Path, *more: str, hold: str | None = None, marker: Path | None = None):
-    """`python -m xlschedule ingest` in its own process, optionally told to wait at a stage of its run."""
+    """`xlschedule ingest` in its own process, optionally held at a stage of its run."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    env.pop(HOLD_ENV, None)
-    if hold:
-        env[HOLD_ENV] = f"{hold}={marker}"
-    args = [sys.executable, "-m", "xlschedule", "ingest", str(folder), "--out", str(out),
-            "--schedule", str(SCHEDULE_TOML), *more]
+    run = [sys.executable, "-c", HELD_RUN, hold, str(marker)] if hold else [sys.executable, "-m", "xlschedule"]
+    args = [*run, "ingest", str(folder), "--out", str(out), "--schedule", str(SCHEDULE_TOML), *more]
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

@@ -33,7 +33,6 @@ import hashlib
 import json
 import os
 import sqlite3
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,9 +54,6 @@ DEFAULT_WAIT = 30.0
 _MAGIC = b"SQLite format 3\x00"
 #: Findings that depend on more than the file's bytes (the password given, a bug, what the registry knew): never reused.
 NOT_REUSED = {"encrypted", "wrong-open-password", "unexpected-error", "unknown-template", "other-schedule-version"}
-#: Test hook: `STAGE=MARKER` makes a run write MARKER and wait at STAGE until MARKER.go exists, so a test can
-#: kill it or run another beside it at a known point, with no timing involved.
-HOLD_ENV = "XLSCHEDULE_TEST_HOLD"
 
 _V1 = [
     """CREATE TABLE runs (
@@ -190,14 +186,9 @@ def file_sha256(path: Path) -> str | None:
         return None
 
 
-def _hold(stage: str) -> None:
-    want, _, marker = os.environ.get(HOLD_ENV, "").partition("=")
-    if want != stage or not marker:
-        return
-    Path(marker).write_text(str(os.getpid()), encoding="utf-8")
-    go = Path(f"{marker}.go")
-    while not go.exists():
-        time.sleep(0.05)
+def _reached(stage: str) -> None:
+    """A point in a run's transaction where a fault may strike (before its commit, just after it). Does
+    nothing: the fault tests replace it, in a run of their own, to stop that run there and kill it."""
 
 
 def _now() -> str:
@@ -426,8 +417,8 @@ class Ledger:
             yield recorder
             if not recorder.finished:
                 raise RuntimeError("the run was not finished")
-            _hold("before-commit")
-        _hold("committed")
+            _reached("before-commit")
+        _reached("committed")
 
 
 @dataclass
@@ -557,7 +548,7 @@ class RunRecorder:
     def finish(self, returns: list[Return], seen: list[Seen], scope: Sequence[Path]) -> tuple[list[Return], FileCounts]:
         """Record each file's place in this run; add the withdrawn (in the ledger's last view of these
         folders, gone now). Returns the withdrawn returns and the file counts."""
-        _hold("checked")  # every judgment of the run written, nothing committed
+        _reached("checked")  # every judgment of the run written, nothing committed
         before = self.previous(scope)
         now = {s.resolved for s in seen}
         changes = []
