@@ -424,11 +424,11 @@ def test_readme_starts_with_the_two_commands():
 
 def test_naming_a_reused_blank_gives_the_same_bytes_as_a_fresh_build(schedule):
     """build() names one blank per mode for each force in turn; that must equal building afresh."""
-    from xlschedule.build import _build_blank, name_force
+    from xlschedule.build import build_blank, name_force
     from xlschedule.packager import workbook_bytes
 
     for mode in Mode:
-        reused = _build_blank(schedule, mode, None)
+        reused = build_blank(schedule, mode, None)
         for force in ("Kent", "Dyfed-Powys", "City of London", "Kent"):
             fresh = blank_bytes(schedule, force, mode)  # build_workbook, once per force and mode
             assert workbook_bytes(name_force(reused, schedule, force)) == fresh, (mode, force)

@@ -699,10 +699,10 @@ def build_workbook(
     schedule: Schedule, force: str, mode: Mode, password: PasswordHash | None = None
 ) -> Workbook:
     """The blank workbook for one force, as an openpyxl object (not yet saved)."""
-    return name_force(_build_blank(schedule, mode, password), schedule, force)
+    return name_force(build_blank(schedule, mode, password), schedule, force)
 
 
-def _build_blank(schedule: Schedule, mode: Mode, password: PasswordHash | None) -> Workbook:
+def build_blank(schedule: Schedule, mode: Mode, password: PasswordHash | None) -> Workbook:
     """Everything that is the same for every force; name_force adds the rest."""
     wb = Workbook()
     cover = wb.active
@@ -837,7 +837,7 @@ class _Builder:
 
     def __init__(self, schedule: Schedule, mode: Mode, pw: PasswordHash | None) -> None:
         self.schedule = schedule
-        self.blank = _build_blank(schedule, mode, pw)
+        self.blank = build_blank(schedule, mode, pw)
 
 
 def _build_one(builder: _Builder, job: tuple[str, Path]) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, checks, layout, parallel
-from .build import _build_blank, fingerprint_of, locked_values, name_force
+from .build import build_blank, fingerprint_of, locked_values, name_force
 from .codes import Code
 from .errors import ReadError
 from .ledger import RunRecorder, Seen
@@ -80,7 +80,7 @@ class Templates:
         """Today's blank in this mode, built from the current schedule."""
         key = (self.schedule.fingerprint, mode)
         if key not in _REBUILT:
-            wb = name_force(_build_blank(self.schedule, mode, None), self.schedule, self.schedule.forces.names[0])
+            wb = name_force(build_blank(self.schedule, mode, None), self.schedule, self.schedule.forces.names[0])
             data = workbook_bytes(wb)
             form = Form.of(self.schedule, mode)
             _REBUILT[key] = Blank(

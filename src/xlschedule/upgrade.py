@@ -16,7 +16,7 @@ from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
 
-from .build import _build_blank, name_force
+from .build import build_blank, name_force
 from .checks import normalise_option
 from .errors import OutputError, UsageError
 from .ingest import Templates, check_return, collect, crashed
@@ -155,7 +155,7 @@ class _Fresh:
 
     def blank(self, force: str, mode: Mode) -> bytes:
         if mode not in self._blanks:
-            self._blanks[mode] = _build_blank(self.schedule, mode, self.password)
+            self._blanks[mode] = build_blank(self.schedule, mode, self.password)
         wb = name_force(self._blanks[mode], self.schedule, force)
         data = workbook_bytes(wb)
         if self.registry is not None:
