@@ -79,35 +79,30 @@ def write_responses(ws: Worksheet, frame: Frame, na: str) -> None:
 
 
 def stream_rows(rows: Rows, csv_file: IO[bytes] | None) -> Iterator[streamsheet.StreamRow]:
-    """Each response row as a sheet row (inert text, with the height its wrapped text needs), writing the
-    CSV row beside it: raw text, as analysts' tools expect, with a BOM so Excel reads UTF-8."""
+    """Each response row as a sheet row (its values as they are: streamsheet makes the text inert), with the
+    height its wrapped text needs, writing the CSV row beside it: raw text, as analysts' tools expect, with a
+    BOM so Excel reads UTF-8."""
     widths = [header_width(name, w) for name, w in zip(RESPONSE_COLUMNS, RESPONSE_WIDTHS, strict=True)]
-    # Items, sections and files repeat for every return, and so do most values but the evidence: each is
-    # measured and escaped once.
-    lines: dict[tuple[int, str], int] = {}
-    safe: dict[str, str] = {}
+    # Items and sections repeat for every return, files for every answer of one: each is measured once.
+    by_item: dict[tuple[str | None, str | None], int] = {}
+    by_file: dict[str | None, int] = {}
     text = io.TextIOWrapper(csv_file, encoding="utf-8-sig", newline="") if csv_file else None
     writer = csv.writer(text, lineterminator="\r\n") if text else None
     if writer:
         writer.writerow(RESPONSE_COLUMNS)
     for row in rows():
         if writer:
-            writer.writerow(["" if v is None else v for v in row])
-        height = 1
-        for c in (_ITEM, _SECTION, _FILE):
-            key = (c, row[c] or "")
-            n = lines.get(key)
-            if n is None:
-                n = lines[key] = word_lines(key[1], widths[c])
-            height = max(height, n)
-        evidence = row[_EVIDENCE]
-        if evidence:
-            height = max(height, word_lines(evidence, widths[_EVIDENCE]))
-        cells = list(row)
-        for c, v in enumerate(row):
-            if type(v) is str:  # the evidence is unique, so not kept; the rest repeat
-                cells[c] = excel_text(v) if c == _EVIDENCE else safe.get(v) or safe.setdefault(v, excel_text(v))
-        yield cells, row_height(height) if height > 1 else None
+            writer.writerow(row)  # None is written as an empty field
+        item, section, file, evidence = row[_ITEM], row[_SECTION], row[_FILE], row[_EVIDENCE]
+        height = by_item.get((item, section))
+        if height is None:
+            height = by_item[item, section] = max(word_lines(item or "", widths[_ITEM]),
+                                                  word_lines(section or "", widths[_SECTION]))
+        lines = by_file.get(file)
+        if lines is None:
+            lines = by_file[file] = word_lines(file or "", widths[_FILE])
+        height = max(height, lines, word_lines(evidence, widths[_EVIDENCE]) if evidence else 1)
+        yield row, row_height(height) if height > 1 else None
     if text:
         text.flush()
         text.detach()
@@ -214,7 +209,7 @@ def write_workbook(
     rows, and the CSV of them into `csv_file` in the same pass."""
     package = workbook_bytes(consolidation_workbook(run, feedback))  # every sheet but the long one: small
     streamsheet.replace_rows(package, "Responses", "Responses", stream_rows(run.rows, csv_file), run.tally.count,
-                             RESPONSE_SHARED, out)
+                             RESPONSE_SHARED, out, excel_text)
 
 
 def write_consolidation(schedule: Schedule, returns: list[Return], path: Path, rows: Rows | None = None) -> None:

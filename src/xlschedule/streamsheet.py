@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import IO, Any
 from xml.sax.saxutils import escape
 
@@ -97,12 +97,12 @@ def cell_xml(coord: str, style: str, value: Any, shared: SharedStrings | None) -
 
 def replace_rows(
     package: bytes, sheet: str, table: str, rows: Iterable[StreamRow], count: int, shared: Sequence[bool],
-    out: IO[bytes],
+    out: IO[bytes], text: Callable[[str], str] = str,
 ) -> None:
     """Copy `package` into `out` (a seekable file) with `sheet`'s template row replaced by the `count` rows
-    of `rows`, and the table named `table` (whose body is the template row) stretched over them. Strings
-    must already be safe for a cell (see consolidation.kit.excel_text); `shared` says, per column, which
-    go to the shared-string table."""
+    of `rows`, and the table named `table` (whose body is the template row) stretched over them. `text`
+    makes each string safe for a cell (see consolidation.kit.excel_text), once for each string that repeats;
+    `shared` says, per column, which go to the shared-string table."""
     with zipfile.ZipFile(io.BytesIO(package)) as zin:
         part = next(p for name, _state, p in workbook_sheets(zin) if name == sheet)
         template = Template(zin.read(part))
@@ -119,7 +119,7 @@ def replace_rows(
                     with zout.open(zip_entry(part), "w", force_zip64=True) as fh:
                         fh.write(template.sheet_head(last, columns[-1]).encode("utf-8"))
                         written = _write_rows(fh, template.first, rows, columns, styles,
-                                              [strings if s else None for s in shared])
+                                              [strings if s else None for s in shared], text)
                         fh.write(template.tail.encode("utf-8"))
                     if written != count:
                         raise RuntimeError(f"{sheet}: {written} rows streamed where {count} were counted")
@@ -132,27 +132,36 @@ def replace_rows(
 
 
 def _write_rows(fh: IO[bytes], first: int, rows: Iterable[StreamRow], columns: list[str], styles: list[str],
-                shared: list[SharedStrings | None]) -> int:
-    # A cell's XML after its reference depends only on its column and value: values repeat from return to
-    # return (every column but the evidence), so each is made once.
-    made: list[dict[Any, str] | None] = [{} if s is not None else None for s in shared]
+                shared: list[SharedStrings | None], text: Callable[[str], str]) -> int:
+    r"""The rows' XML, written a batch at a time; the number of rows.
+
+    A row's XML is its number joined by the pieces between its occurrences: `<row r="` N `"><c r="A` N
+    `" s="1" t="s"><v>0</v></c><c r="B` N ... `</row>`. Each piece after the first two is one cell's XML
+    after its reference and the next cell's up to its row number, and depends only on the column and the
+    value: every value but the evidence repeats from return to return, so its piece is made once."""
+    n = len(columns)
+    after = [f'<c r="{columns[c + 1]}' if c + 1 < n else "</row>" for c in range(n)]
+    made: list[dict[Any, str]] = [{} for _ in columns]
+    opens: dict[float | None, str] = {}
     r = first - 1
     batch: list[str] = []
     for values, height in rows:
         r += 1
-        parts = [f'<row r="{r}" ht="{height:g}" customHeight="1">' if height else f'<row r="{r}">']
-        for col, style, value, strings, cache in zip(columns, styles, values, shared, made, strict=True):
-            if cache is None:
-                parts.append(cell_xml(f"{col}{r}", style, value, strings))
-                continue
-            rest = cache.get(value) if type(value) is str else None
-            if rest is None:
-                rest = cell_xml("", style, value, strings)[len('<c r=""'):]
-                if type(value) is str:
-                    cache[value] = rest
-            parts.append(f'<c r="{col}{r}"{rest}')
-        parts.append("</row>")
-        batch.append("".join(parts))
+        start = opens.get(height)
+        if start is None:
+            start = opens[height] = (f'" ht="{height:g}" customHeight="1">' if height else '">') + f'<c r="{columns[0]}'
+        pieces = ['<row r="', start]
+        for c, value in enumerate(values):
+            key = value if value is None or type(value) is str else (type(value), value)  # 1, 1.0, True differ
+            piece = made[c].get(key)
+            if piece is None:
+                strings = shared[c]
+                piece = cell_xml("", styles[c], text(value) if type(value) is str else value, strings)
+                piece = piece[len('<c r=""') - 1:] + after[c]
+                if strings is not None or value is None:  # a shared column's values repeat; evidence does not
+                    made[c][key] = piece
+            pieces.append(piece)
+        batch.append(str(r).join(pieces))
         if len(batch) >= BATCH:
             fh.write("".join(batch).encode("utf-8"))
             batch.clear()

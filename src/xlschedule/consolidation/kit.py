@@ -104,23 +104,36 @@ def area(first_col: int, first_row: int, last_col: int, last_row: int) -> str:
 
 
 def word_lines(text: str, width: float, bold: bool = False) -> int:
-    """Lines `text` takes when word-wrapped in a column `width` units wide (a long word is broken)."""
+    """Lines `text` takes when word-wrapped in a column `width` units wide (a long word is broken).
+
+    Greedy, as a client wraps: each line takes as many whole words as fit, one space between them (any run
+    of whitespace counts as one); a word longer than a line starts a line of its own and runs on over as
+    many lines as it needs, and the next word may join its last line. Every line break starts a line."""
     per_line = max(1, int(width * (1.0 if bold else 1.15)))
-    if len(text) <= per_line and "\n" not in text:
-        return 1  # the words and the spaces between them fit on one line
-    lines = 0
-    for paragraph in text.split("\n"):
-        used, count = 0, 1
-        for word in paragraph.split():
-            need = len(word) if used == 0 else used + 1 + len(word)
-            if need <= per_line:
-                used = need
-                continue
-            count += 1 if used else 0
-            count += (len(word) - 1) // per_line
-            used = len(word) % per_line or per_line
-        lines += count
-    return max(1, lines)
+    if "\n" in text:
+        return sum(_paragraph_lines(paragraph, per_line) for paragraph in text.split("\n"))
+    return _paragraph_lines(text, per_line)
+
+
+def _paragraph_lines(paragraph: str, per_line: int) -> int:
+    """word_lines for text with no line break: found a line at a time (the last space that fits), not a word
+    at a time, so long evidence costs one search per line."""
+    if len(paragraph) <= per_line:
+        return 1  # the words and single spaces between them are no longer than the paragraph
+    words = " ".join(paragraph.split())
+    start, lines = 0, 1
+    while len(words) - start > per_line:
+        space = words.rfind(" ", start, start + per_line + 1)
+        if space > start:  # the line ends after the last word that fits
+            start = space + 1
+            lines += 1
+            continue
+        # A word longer than a line (it starts this one): its full lines, then its rest starts the next.
+        stop = words.find(" ", start)
+        full = ((len(words) if stop < 0 else stop) - start - 1) // per_line
+        start += full * per_line
+        lines += full
+    return lines
 
 
 def fit_rows(ws: Worksheet, row: int, texts: Sequence[tuple[str, float]], bold: bool = False) -> None:
