@@ -162,16 +162,6 @@ MIGRATIONS: list[list[str]] = [_V1]
 TABLES = {"runs", "returns", "answers", "files", "findings"}
 
 
-#: One return's Responses rows (see Ledger.iter_responses), given its force, return reference, path and id.
-#: The score is converted as the responses view converts it.
-_RESPONSE_ROWS = (
-    "SELECT ?, ?, section_label, ref, item, "
-    "CASE WHEN score GLOB '[0-9]*' AND score NOT GLOB '*[^0-9]*' THEN CAST(score AS INTEGER) ELSE score END, "
-    "policy, evidence, ?, COALESCE(score_cell, evidence_cell), schedule_version, release, status, worded_as "
-    "FROM answers WHERE return_id = ? ORDER BY answer_id"
-)
-
-
 class LedgerError(InputError):
     """The ledger cannot be used: newer, damaged, not a ledger, busy or unwritable. Exit status 2."""
 
@@ -371,14 +361,20 @@ class Ledger:
     def iter_responses(self, run_id: int) -> Iterator[tuple[Any, ...]]:
         """The run's Responses rows, in consolidate.RESPONSE_COLUMNS order and in the order the consolidation
         writes them: accepted returns by force, return reference and file, each in schedule order. Streamed
-        from SQLite a row at a time, each row made by SQLite whole (a score of digits as a number, as the
-        responses view gives it), so nothing is unpacked and packed again here."""
+        from SQLite a row at a time."""
         accepted = self.conn.execute(
-            "SELECT r.force, r.return_ref, f.path, r.return_id FROM files f JOIN returns r USING (return_id) "
+            "SELECT f.path, r.force, r.return_ref, r.return_id FROM files f JOIN returns r USING (return_id) "
             "WHERE f.run_id = ? AND f.status = 'accepted' ORDER BY f.ordinal", (run_id,),
         ).fetchall()  # one short row per return
-        for force, return_ref, path, return_id in accepted:
-            yield from self.conn.execute(_RESPONSE_ROWS, (force, return_ref, path, return_id))
+        for path, force, return_ref, return_id in accepted:
+            rows = self.conn.execute(
+                "SELECT section_label, ref, item, score, policy, evidence, COALESCE(score_cell, evidence_cell), "
+                "schedule_version, release, status, worded_as FROM answers WHERE return_id = ? ORDER BY answer_id",
+                (return_id,),
+            )
+            for section, ref, item, score, policy, evidence, cell, *version in rows:
+                value = int(score) if score is not None and score.isdigit() else score
+                yield (force, return_ref, section, ref, item, value, policy, evidence, path, cell, *version)
 
     def load_return(self, return_id: int, file: str, responses: bool = True) -> Return:
         """A judged return as ingest would have read it from `file`: its own findings, and its answers
