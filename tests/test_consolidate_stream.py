@@ -17,7 +17,7 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from test_schemas import assert_valid, require_schemas
-from xlschedule.consolidate import RESPONSE_COLUMNS, write_outputs
+from xlschedule.consolidate import RESPONSE_COLUMNS, stream_rows, write_outputs
 from xlschedule.consolidation.kit import excel_text, word_lines
 from xlschedule.consolidation.run import Run
 from xlschedule.model import Return, Schedule
@@ -188,3 +188,27 @@ def test_a_rows_height_counts_the_lines_its_text_wraps_to(text, width, bold):
     """Rows of the Responses sheet (and every wrapped row) are as tall as their text wraps to a word at a
     time, whitespace runs, long words and line breaks included."""
     assert word_lines(text, width, bold) == wrapped_a_word_at_a_time(text, width, bold)
+
+
+CSV_TEXT = st.lists(st.sampled_from(["a", ",", '"', "\r", "\n", "\r\n", " ", "\t", "é", "\x00", "=1", "", "N/A"]),
+                    max_size=6).map("".join)
+CSV_VALUES = st.one_of(st.none(), st.integers(-3, 3), st.booleans(), st.sampled_from([0.5, 1.0, 2.0]), CSV_TEXT)
+#: Section, item, evidence and source file are text (or nothing); any other column may hold any value.
+CSV_ROW = st.tuples(*(st.one_of(st.none(), CSV_TEXT) if name in ("Section", "Item", "Evidence", "Source file")
+                      else CSV_VALUES for name in RESPONSE_COLUMNS))
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(CSV_ROW, max_size=12))
+def test_the_csv_is_what_the_csv_module_writes(rows):
+    """Byte for byte what csv.writer writes (quoting, doubled quotes, empty fields, numbers, True), with a
+    BOM, whatever the values and however they repeat."""
+    repeated = rows + rows[::-1]
+    out = io.BytesIO()
+    for _ in stream_rows(lambda: iter(repeated), out):
+        pass
+    expected = io.StringIO(newline="")
+    writer = csv.writer(expected, lineterminator="\r\n")
+    writer.writerow(RESPONSE_COLUMNS)
+    writer.writerows(repeated)
+    assert out.getvalue() == expected.getvalue().encode("utf-8-sig")

@@ -17,10 +17,11 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import re
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
@@ -39,7 +40,7 @@ from .consolidation.kit import (
     top,
     word_lines,
 )
-from .consolidation.run import RESPONSE_COLUMNS, Rows, Run
+from .consolidation.run import RESPONSE_COLUMNS, Row, Rows, Run
 from .feedback import FEEDBACK_SHEET, Copy, add_summary_sheet
 from .model import Mode, Return, Schedule
 from .packager import output, stamp, workbook_bytes
@@ -58,6 +59,8 @@ RESPONSE_WRAPPED = ("Section", "Item", "Evidence", "Source file")
 #: Columns whose strings repeat from return to return, kept once in the shared-string table; the
 #: evidence is written inline, where it is.
 RESPONSE_SHARED = tuple(name != "Evidence" for name in RESPONSE_COLUMNS)
+#: Anything that makes csv.writer quote a field (the excel dialect, CRLF lines).
+_CSV_QUOTED = re.compile(r'[,"\r\n]')
 _ITEM, _SECTION, _EVIDENCE, _FILE = (RESPONSE_COLUMNS.index(n) for n in ("Item", "Section", "Evidence", "Source file"))
 
 
@@ -78,34 +81,62 @@ def write_responses(ws: Worksheet, frame: Frame, na: str) -> None:
     print_setup(ws, frame, head)
 
 
+class CsvLines:
+    """The CSV of the response rows into `out`, with a BOM so Excel reads UTF-8, exactly as csv.writer writes
+    them (the excel dialect, CRLF): text as csv.writer quotes it, any other value as csv.writer writes it,
+    each field made once for each value that repeats (see streamsheet.Memo).
+    Lines are written a batch at a time; `close` writes the last."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
+        self.writer.writerow(RESPONSE_COLUMNS)
+        self.batch = ["\ufeff", self.buffer.getvalue()]
+        ends = [","] * (len(RESPONSE_COLUMNS) - 1) + ["\r\n"]
+        self.fields = streamsheet.Memo(lambda c, value: self.field(value) + ends[c], RESPONSE_SHARED)
+
+    def field(self, value: Any) -> str:
+        if type(value) is str:  # quoted, its quotes doubled, if it holds a comma, a quote or a line break
+            return '"' + value.replace('"', '""') + '"' if _CSV_QUOTED.search(value) else value
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.writer.writerow((value, ""))  # not alone: a row of one empty field is written as ""
+        return self.buffer.getvalue()[:-len(",\r\n")]
+
+    def add(self, row: Row) -> None:
+        self.batch.append("".join(self.fields.row(row)))
+        if len(self.batch) >= streamsheet.BATCH:
+            self.close()
+
+    def close(self) -> None:
+        self.out.write("".join(self.batch).encode("utf-8"))
+        self.batch.clear()
+
+
 def stream_rows(rows: Rows, csv_file: IO[bytes] | None) -> Iterator[streamsheet.StreamRow]:
     """Each response row as a sheet row (its values as they are: streamsheet makes the text inert), with the
-    height its wrapped text needs, writing the CSV row beside it: raw text, as analysts' tools expect, with a
-    BOM so Excel reads UTF-8."""
+    height its wrapped text needs, writing the CSV row beside it: raw text, as analysts' tools expect."""
     widths = [header_width(name, w) for name, w in zip(RESPONSE_COLUMNS, RESPONSE_WIDTHS, strict=True)]
     # Items and sections repeat for every return, files for every answer of one: each is measured once.
     by_item: dict[tuple[str | None, str | None], int] = {}
     by_file: dict[str | None, int] = {}
-    text = io.TextIOWrapper(csv_file, encoding="utf-8-sig", newline="") if csv_file else None
-    writer = csv.writer(text, lineterminator="\r\n") if text else None
-    if writer:
-        writer.writerow(RESPONSE_COLUMNS)
+    lines = CsvLines(csv_file) if csv_file else None
     for row in rows():
-        if writer:
-            writer.writerow(row)  # None is written as an empty field
+        if lines:
+            lines.add(row)
         item, section, file, evidence = row[_ITEM], row[_SECTION], row[_FILE], row[_EVIDENCE]
         height = by_item.get((item, section))
         if height is None:
             height = by_item[item, section] = max(word_lines(item or "", widths[_ITEM]),
                                                   word_lines(section or "", widths[_SECTION]))
-        lines = by_file.get(file)
-        if lines is None:
-            lines = by_file[file] = word_lines(file or "", widths[_FILE])
-        height = max(height, lines, word_lines(evidence, widths[_EVIDENCE]) if evidence else 1)
+        width = by_file.get(file)
+        if width is None:
+            width = by_file[file] = word_lines(file or "", widths[_FILE])
+        height = max(height, width, word_lines(evidence, widths[_EVIDENCE]) if evidence else 1)
         yield row, row_height(height) if height > 1 else None
-    if text:
-        text.flush()
-        text.detach()
+    if lines:
+        lines.close()
 
 
 def write_responses_csv(schedule: Schedule, returns: list[Return], path: Path, rows: Rows | None = None) -> None:
