@@ -8,12 +8,15 @@ cell such as `=HYPERLINK(...)` must not run on an analyst's machine.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
@@ -75,8 +78,28 @@ def put(ws: Worksheet, row: int, column: int, value: Any, alignment: Alignment =
             alignment = TOP_RIGHT
     else:
         cell.value = value
-    cell.alignment = alignment
+    align(cell, alignment)
     return cell
+
+
+#: Per workbook, each alignment object's index in its style table (id(alignment): (alignment, index)).
+_ALIGNMENT_IDS: weakref.WeakKeyDictionary[Workbook, dict[int, tuple[Alignment, int]]] = weakref.WeakKeyDictionary()
+
+
+def align(cell: Cell, alignment: Alignment) -> None:
+    """`cell.alignment = alignment`, as openpyxl does it (the alignment's index in the workbook's style table,
+    added there the first time), with the index looked up once per alignment and workbook: openpyxl hashes
+    every field of the alignment for every cell, the most of a small sheet's time."""
+    wb = cell.parent.parent
+    known = _ALIGNMENT_IDS.get(wb)
+    if known is None:
+        known = _ALIGNMENT_IDS[wb] = {}
+    found = known.get(id(alignment))
+    if found is None or found[0] is not alignment:
+        found = known[id(alignment)] = (alignment, wb._alignments.add(alignment))
+    if not cell._style:  # a new cell has none yet
+        cell._style = StyleArray()
+    cell._style.alignmentId = found[1]
 
 
 def inert(ws: Worksheet, value: Any) -> Any:
