@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import re
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
@@ -59,8 +58,6 @@ RESPONSE_WRAPPED = ("Section", "Item", "Evidence", "Source file")
 #: Columns whose strings repeat from return to return, kept once in the shared-string table; the
 #: evidence is written inline, where it is.
 RESPONSE_SHARED = tuple(name != "Evidence" for name in RESPONSE_COLUMNS)
-#: Anything that makes csv.writer quote a field (the excel dialect, CRLF lines).
-_CSV_QUOTED = re.compile(r'[,"\r\n]')
 _ITEM, _SECTION, _EVIDENCE, _FILE = (RESPONSE_COLUMNS.index(n) for n in ("Item", "Section", "Evidence", "Source file"))
 
 
@@ -98,7 +95,8 @@ class CsvLines:
 
     def field(self, value: Any) -> str:
         if type(value) is str:  # quoted, its quotes doubled, if it holds a comma, a quote or a line break
-            return '"' + value.replace('"', '""') + '"' if _CSV_QUOTED.search(value) else value
+            quoted = "," in value or '"' in value or "\r" in value or "\n" in value
+            return '"' + value.replace('"', '""') + '"' if quoted else value
         self.buffer.seek(0)
         self.buffer.truncate()
         self.writer.writerow((value, ""))  # not alone: a row of one empty field is written as ""

@@ -55,14 +55,15 @@ FILTER_BUTTON = 3
 # --- text that is safe to put in a cell ------------------------------------------------------
 
 
-#: Anything excel_text changes: a control character (CR included) or what reads as Excel's escape.
-_NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f]|_x[0-9A-Fa-f]{4}_")
+#: What excel_text changes: a control character (CR included), or what reads as Excel's escape.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+_ESCAPE_LIKE = re.compile(r"_x[0-9A-Fa-f]{4}_")
 
 
 def excel_text(text: str) -> str:
     """Control characters as Excel's own `_xHHHH_` escape: openpyxl refuses them, and dropping them loses text."""
-    if not _NEEDS_ESCAPE.search(text):
-        return text  # most text: nothing to escape, found in one scan
+    if (text.isprintable() or not _CONTROL.search(text)) and ("_x" not in text or not _ESCAPE_LIKE.search(text)):
+        return text  # most text: nothing to escape, found by the quickest scans (a control character is unprintable)
     return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", escape_cr(text))
 
 
