@@ -11,12 +11,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 
 from test_schemas import assert_valid, require_schemas
-from xlschedule.consolidate import RESPONSE_COLUMNS, write_outputs
-from xlschedule.consolidation.kit import excel_text
+from xlschedule.consolidate import RESPONSE_COLUMNS, stream_rows, write_outputs
+from xlschedule.consolidation.kit import excel_text, word_lines
 from xlschedule.consolidation.run import Run
 from xlschedule.model import Return, Schedule
 from xlschedule.report import Report
@@ -158,3 +160,55 @@ def test_libreoffice_reads_the_streamed_table_as_the_csv(long, tmp_path):
     ours = list(csv.reader(io.StringIO(csv_path.read_text(encoding="utf-8-sig"), newline="")))
     start = theirs.index(list(RESPONSE_COLUMNS))
     assert theirs[start:] == ours
+
+
+def wrapped_a_word_at_a_time(text: str, width: float, bold: bool = False) -> int:
+    """How a client word-wraps, a word at a time: the rule word_lines must follow, however it finds the lines."""
+    per_line = max(1, int(width * (1.0 if bold else 1.15)))
+    lines = 0
+    for paragraph in text.split("\n"):
+        used, count = 0, 1
+        for word in paragraph.split():
+            need = len(word) if used == 0 else used + 1 + len(word)
+            if need <= per_line:
+                used = need
+                continue
+            count += 1 if used else 0  # the word starts a new line...
+            count += (len(word) - 1) // per_line  # ...and a word longer than a line runs on
+            used = len(word) % per_line or per_line
+        lines += count
+    return lines
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=st.lists(st.sampled_from(["a", "bb", "word", "x" * 9, "y" * 31, " ", "  ", "\t", "\n", "\r\n",
+                                      "\u00a0", "\u2003", "\x1c", "é", "😀"]), max_size=120).map("".join),
+       width=st.sampled_from([0, 0.5, 1, 2, 3, 7.3, 10, 28, 40, 70]), bold=st.booleans())
+def test_a_rows_height_counts_the_lines_its_text_wraps_to(text, width, bold):
+    """Rows of the Responses sheet (and every wrapped row) are as tall as their text wraps to a word at a
+    time, whitespace runs, long words and line breaks included."""
+    assert word_lines(text, width, bold) == wrapped_a_word_at_a_time(text, width, bold)
+
+
+CSV_TEXT = st.lists(st.sampled_from(["a", ",", '"', "\r", "\n", "\r\n", " ", "\t", "é", "\x00", "=1", "", "N/A"]),
+                    max_size=6).map("".join)
+CSV_VALUES = st.one_of(st.none(), st.integers(-3, 3), st.booleans(), st.sampled_from([0.5, 1.0, 2.0]), CSV_TEXT)
+#: Section, item, evidence and source file are text (or nothing); any other column may hold any value.
+CSV_ROW = st.tuples(*(st.one_of(st.none(), CSV_TEXT) if name in ("Section", "Item", "Evidence", "Source file")
+                      else CSV_VALUES for name in RESPONSE_COLUMNS))
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(CSV_ROW, max_size=12))
+def test_the_csv_is_what_the_csv_module_writes(rows):
+    """Byte for byte what csv.writer writes (quoting, doubled quotes, empty fields, numbers, True), with a
+    BOM, whatever the values and however they repeat."""
+    repeated = rows + rows[::-1]
+    out = io.BytesIO()
+    for _ in stream_rows(lambda: iter(repeated), out):
+        pass
+    expected = io.StringIO(newline="")
+    writer = csv.writer(expected, lineterminator="\r\n")
+    writer.writerow(RESPONSE_COLUMNS)
+    writer.writerows(repeated)
+    assert out.getvalue() == expected.getvalue().encode("utf-8-sig")

@@ -20,7 +20,7 @@ import io
 from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from openpyxl import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
@@ -39,7 +39,7 @@ from .consolidation.kit import (
     top,
     word_lines,
 )
-from .consolidation.run import RESPONSE_COLUMNS, Rows, Run
+from .consolidation.run import RESPONSE_COLUMNS, Row, Rows, Run
 from .feedback import FEEDBACK_SHEET, Copy, add_summary_sheet
 from .model import Mode, Return, Schedule
 from .packager import output, stamp, workbook_bytes
@@ -78,39 +78,63 @@ def write_responses(ws: Worksheet, frame: Frame, na: str) -> None:
     print_setup(ws, frame, head)
 
 
+class CsvLines:
+    """The CSV of the response rows into `out`, with a BOM so Excel reads UTF-8, exactly as csv.writer writes
+    them (the excel dialect, CRLF): text as csv.writer quotes it, any other value as csv.writer writes it,
+    each field made once for each value that repeats (see streamsheet.Memo).
+    Lines are written a batch at a time; `close` writes the last."""
+
+    def __init__(self, out: IO[bytes]) -> None:
+        self.out = out
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
+        self.writer.writerow(RESPONSE_COLUMNS)
+        self.batch = ["\ufeff", self.buffer.getvalue()]
+        ends = [","] * (len(RESPONSE_COLUMNS) - 1) + ["\r\n"]
+        self.fields = streamsheet.Memo(lambda c, value: self.field(value) + ends[c], RESPONSE_SHARED)
+
+    def field(self, value: Any) -> str:
+        if type(value) is str:  # quoted, its quotes doubled, if it holds a comma, a quote or a line break
+            quoted = "," in value or '"' in value or "\r" in value or "\n" in value
+            return '"' + value.replace('"', '""') + '"' if quoted else value
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.writer.writerow((value, ""))  # not alone: a row of one empty field is written as ""
+        return self.buffer.getvalue()[:-len(",\r\n")]
+
+    def add(self, row: Row) -> None:
+        self.batch.append("".join(self.fields.row(row)))
+        if len(self.batch) >= streamsheet.BATCH:
+            self.close()
+
+    def close(self) -> None:
+        self.out.write("".join(self.batch).encode("utf-8"))
+        self.batch.clear()
+
+
 def stream_rows(rows: Rows, csv_file: IO[bytes] | None) -> Iterator[streamsheet.StreamRow]:
-    """Each response row as a sheet row (inert text, with the height its wrapped text needs), writing the
-    CSV row beside it: raw text, as analysts' tools expect, with a BOM so Excel reads UTF-8."""
+    """Each response row as a sheet row (its values as they are: streamsheet makes the text inert), with the
+    height its wrapped text needs, writing the CSV row beside it: raw text, as analysts' tools expect."""
     widths = [header_width(name, w) for name, w in zip(RESPONSE_COLUMNS, RESPONSE_WIDTHS, strict=True)]
-    # Items, sections and files repeat for every return, and so do most values but the evidence: each is
-    # measured and escaped once.
-    lines: dict[tuple[int, str], int] = {}
-    safe: dict[str, str] = {}
-    text = io.TextIOWrapper(csv_file, encoding="utf-8-sig", newline="") if csv_file else None
-    writer = csv.writer(text, lineterminator="\r\n") if text else None
-    if writer:
-        writer.writerow(RESPONSE_COLUMNS)
+    # Items and sections repeat for every return, files for every answer of one: each is measured once.
+    by_item: dict[tuple[str | None, str | None], int] = {}
+    by_file: dict[str | None, int] = {}
+    lines = CsvLines(csv_file) if csv_file else None
     for row in rows():
-        if writer:
-            writer.writerow(["" if v is None else v for v in row])
-        height = 1
-        for c in (_ITEM, _SECTION, _FILE):
-            key = (c, row[c] or "")
-            n = lines.get(key)
-            if n is None:
-                n = lines[key] = word_lines(key[1], widths[c])
-            height = max(height, n)
-        evidence = row[_EVIDENCE]
-        if evidence:
-            height = max(height, word_lines(evidence, widths[_EVIDENCE]))
-        cells = list(row)
-        for c, v in enumerate(row):
-            if type(v) is str:  # the evidence is unique, so not kept; the rest repeat
-                cells[c] = excel_text(v) if c == _EVIDENCE else safe.get(v) or safe.setdefault(v, excel_text(v))
-        yield cells, row_height(height) if height > 1 else None
-    if text:
-        text.flush()
-        text.detach()
+        if lines:
+            lines.add(row)
+        item, section, file, evidence = row[_ITEM], row[_SECTION], row[_FILE], row[_EVIDENCE]
+        height = by_item.get((item, section))
+        if height is None:
+            height = by_item[item, section] = max(word_lines(item or "", widths[_ITEM]),
+                                                  word_lines(section or "", widths[_SECTION]))
+        width = by_file.get(file)
+        if width is None:
+            width = by_file[file] = word_lines(file or "", widths[_FILE])
+        height = max(height, width, word_lines(evidence, widths[_EVIDENCE]) if evidence else 1)
+        yield row, row_height(height) if height > 1 else None
+    if lines:
+        lines.close()
 
 
 def write_responses_csv(schedule: Schedule, returns: list[Return], path: Path, rows: Rows | None = None) -> None:
@@ -214,7 +238,7 @@ def write_workbook(
     rows, and the CSV of them into `csv_file` in the same pass."""
     package = workbook_bytes(consolidation_workbook(run, feedback))  # every sheet but the long one: small
     streamsheet.replace_rows(package, "Responses", "Responses", stream_rows(run.rows, csv_file), run.tally.count,
-                             RESPONSE_SHARED, out)
+                             RESPONSE_SHARED, out, excel_text)
 
 
 def write_consolidation(schedule: Schedule, returns: list[Return], path: Path, rows: Rows | None = None) -> None:

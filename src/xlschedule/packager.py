@@ -70,11 +70,15 @@ FIXED_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def zip_entry(name: str) -> zipfile.ZipInfo:
-    """A zip entry with the fixed time, compressed, with a normal file's mode."""
+def zip_entry(name: str, level: int | None = None) -> zipfile.ZipInfo:
+    """A zip entry with the fixed time, compressed (at zlib's `level`, 1 fastest to 9 smallest; by default
+    zlib's default, 6), with a normal file's mode."""
     info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
+    if level is not None:
+        # What ZipFile.open(info, "w") compresses at: `compress_level` from Python 3.13, which keeps this name.
+        setattr(info, "_compresslevel", level)  # noqa: B010 (not in the type stubs before 3.13)
     return info
 
 

@@ -8,12 +8,15 @@ cell such as `=HYPERLINK(...)` must not run on an analyst's machine.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
@@ -52,14 +55,16 @@ FILTER_BUTTON = 3
 # --- text that is safe to put in a cell ------------------------------------------------------
 
 
-#: Anything excel_text changes: a control character (CR included) or what reads as Excel's escape.
-_NEEDS_ESCAPE = re.compile(r"[\x00-\x08\x0b-\x1f\ud800-\udfff]|_x[0-9A-Fa-f]{4}_")
+#: What excel_text changes: a control character (CR included) or a lone surrogate (a file name that is not
+#: UTF-8), or what reads as Excel's escape.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ud800-\udfff]")
+_ESCAPE_LIKE = re.compile(r"_x[0-9A-Fa-f]{4}_")
 
 
 def excel_text(text: str) -> str:
     """Control characters as Excel's own `_xHHHH_` escape: openpyxl refuses them, and dropping them loses text."""
-    if not _NEEDS_ESCAPE.search(text):
-        return text  # most text: nothing to escape, found in one scan
+    if (text.isprintable() or not _CONTROL.search(text)) and ("_x" not in text or not _ESCAPE_LIKE.search(text)):
+        return text  # most text: nothing to escape, found by the quickest scans (a control character is unprintable)
     text = storable(text)  # a file name that is not UTF-8
     return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", escape_cr(text))
 
@@ -76,8 +81,28 @@ def put(ws: Worksheet, row: int, column: int, value: Any, alignment: Alignment =
             alignment = TOP_RIGHT
     else:
         cell.value = value
-    cell.alignment = alignment
+    align(cell, alignment)
     return cell
+
+
+#: Per workbook, each alignment object's index in its style table (id(alignment): (alignment, index)).
+_ALIGNMENT_IDS: weakref.WeakKeyDictionary[Workbook, dict[int, tuple[Alignment, int]]] = weakref.WeakKeyDictionary()
+
+
+def align(cell: Cell, alignment: Alignment) -> None:
+    """`cell.alignment = alignment`, as openpyxl does it (the alignment's index in the workbook's style table,
+    added there the first time), with the index looked up once per alignment and workbook: openpyxl hashes
+    every field of the alignment for every cell, the most of a small sheet's time."""
+    wb = cell.parent.parent
+    known = _ALIGNMENT_IDS.get(wb)
+    if known is None:
+        known = _ALIGNMENT_IDS[wb] = {}
+    found = known.get(id(alignment))
+    if found is None or found[0] is not alignment:
+        found = known[id(alignment)] = (alignment, wb._alignments.add(alignment))
+    if not cell._style:  # a new cell has none yet
+        cell._style = StyleArray()
+    cell._style.alignmentId = found[1]
 
 
 def inert(ws: Worksheet, value: Any) -> Any:
@@ -105,23 +130,36 @@ def area(first_col: int, first_row: int, last_col: int, last_row: int) -> str:
 
 
 def word_lines(text: str, width: float, bold: bool = False) -> int:
-    """Lines `text` takes when word-wrapped in a column `width` units wide (a long word is broken)."""
+    """Lines `text` takes when word-wrapped in a column `width` units wide (a long word is broken).
+
+    Greedy, as a client wraps: each line takes as many whole words as fit, one space between them (any run
+    of whitespace counts as one); a word longer than a line starts a line of its own and runs on over as
+    many lines as it needs, and the next word may join its last line. Every line break starts a line."""
     per_line = max(1, int(width * (1.0 if bold else 1.15)))
-    if len(text) <= per_line and "\n" not in text:
-        return 1  # the words and the spaces between them fit on one line
-    lines = 0
-    for paragraph in text.split("\n"):
-        used, count = 0, 1
-        for word in paragraph.split():
-            need = len(word) if used == 0 else used + 1 + len(word)
-            if need <= per_line:
-                used = need
-                continue
-            count += 1 if used else 0
-            count += (len(word) - 1) // per_line
-            used = len(word) % per_line or per_line
-        lines += count
-    return max(1, lines)
+    if "\n" in text:
+        return sum(_paragraph_lines(paragraph, per_line) for paragraph in text.split("\n"))
+    return _paragraph_lines(text, per_line)
+
+
+def _paragraph_lines(paragraph: str, per_line: int) -> int:
+    """word_lines for text with no line break: found a line at a time (the last space that fits), not a word
+    at a time, so long evidence costs one search per line."""
+    if len(paragraph) <= per_line:
+        return 1  # the words and single spaces between them are no longer than the paragraph
+    words = " ".join(paragraph.split())
+    start, lines = 0, 1
+    while len(words) - start > per_line:
+        space = words.rfind(" ", start, start + per_line + 1)
+        if space > start:  # the line ends after the last word that fits
+            start = space + 1
+            lines += 1
+            continue
+        # A word longer than a line (it starts this one): its full lines, then its rest starts the next.
+        stop = words.find(" ", start)
+        full = ((len(words) if stop < 0 else stop) - start - 1) // per_line
+        start += full * per_line
+        lines += full
+    return lines
 
 
 def fit_rows(ws: Worksheet, row: int, texts: Sequence[tuple[str, float]], bold: bool = False) -> None:

@@ -64,6 +64,7 @@ class Run:
         self.items = {i.ref: i.text for s in schedule.sections for i in s.items}
         self.order = {ref: n for n, ref in enumerate(ref for s in schedule.sections for ref in section_refs(s))}
         self._answerable: dict[Mode, int] = {}
+        self._groups: dict[tuple[int, ...], list[tuple[Mode, str]]] = {}  # by the ids of returns held in .returns
         self.rows: Rows = rows or self.held_rows
         self.tally = Tally(self)
         for row in self.rows():
@@ -128,7 +129,11 @@ class Run:
     def stats(self, returns: list[Return], ref: str) -> Stats:
         """One ref's tallies over some returns: whole groups (every accepted return of a mode and force)."""
         total = Stats()
-        for mode, force in sorted({(r.mode, force_name(r)) for r in returns if r.mode is not None}):
+        key = tuple(map(id, returns))  # the same returns are asked about for every ref: their groups found once
+        groups = self._groups.get(key)
+        if groups is None:
+            groups = self._groups[key] = sorted({(r.mode, force_name(r)) for r in returns if r.mode is not None})
+        for mode, force in groups:
             found = self.tally.cells.get((mode, force, ref))
             if found is not None:
                 total.merge(found)

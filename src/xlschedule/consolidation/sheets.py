@@ -24,6 +24,7 @@ from .kit import (
     NOT_AVAILABLE,
     TOP_WRAP,
     Frame,
+    align,
     area,
     fit_rows,
     header,
@@ -303,7 +304,7 @@ def write_items(ws: Worksheet, run: Run, frame: Frame, mode: Mode, forces: dict[
             text = run.item_text(ref)
             put_row(ws, r, [section.label, ref])
             put(ws, r, 3, text, TOP_WRAP)
-            ws.cell(r, 1).alignment = TOP_WRAP
+            align(ws.cell(r, 1), TOP_WRAP)
             if ref == section.judgment_ref:
                 for c in (1, 2, 3):
                     ws.cell(r, c).font = BOLD
@@ -395,7 +396,7 @@ def write_mismatches(ws: Worksheet, run: Run, frame: Frame) -> None:
         put_row(ws, r, [m.force, m.return_ref or NOT_AVAILABLE, m.section, m.ref, m.score, m.policy, m.kind, m.file,
                         m.cell or NOT_AVAILABLE])
         for c in (3, 8):
-            ws.cell(r, c).alignment = TOP_WRAP
+            align(ws.cell(r, c), TOP_WRAP)
         fit_rows(ws, r, [(m.section, 28), (m.file, 40)])
     if not found:
         put_row(ws, head + 1, ["None found", *([NOT_APPLICABLE] * (len(MISMATCH_COLUMNS) - 1))])
@@ -431,7 +432,7 @@ def write_returns(ws: Worksheet, run: Run, frame: Frame) -> None:
             len(ret.errors()), len(ret.warnings()), ret.answered,
         ])
         for c in (1, 2):
-            ws.cell(r, c).alignment = WRAPPED
+            align(ws.cell(r, c), WRAPPED)
         fit_rows(ws, r, [(ret.file, RETURN_WIDTHS[0]), (ret.sha256, RETURN_WIDTHS[1])])
     table(ws, "Returns", head, len(RETURN_COLUMNS), len(run.returns))
     print_setup(ws, frame, head)
@@ -449,7 +450,7 @@ def write_issues(ws: Worksheet, run: Run, frame: Frame) -> None:
         put_row(ws, r, [f.file, f.sheet or NOT_APPLICABLE, f.cell or NOT_APPLICABLE, f.code, f.severity.value,
                         f.message])
         for c in (1, 6):
-            ws.cell(r, c).alignment = WRAPPED
+            align(ws.cell(r, c), WRAPPED)
         fit_rows(ws, r, [(f.message, ISSUE_WIDTHS[-1]), (f.file, ISSUE_WIDTHS[0])])
     if not findings:
         put_row(ws, head + 1, ["None found", *([NOT_APPLICABLE] * (len(ISSUE_COLUMNS) - 1))])
