@@ -28,6 +28,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from . import streamsheet
 from .consolidation import charts, sheets
 from .consolidation.kit import (
+    NOT_APPLICABLE,
+    NOT_AVAILABLE,
     TOP,
     TOP_WRAP,
     Frame,
@@ -58,6 +60,8 @@ RESPONSE_WRAPPED = ("Section", "Item", "Evidence", "Source file")
 #: Columns whose strings repeat from return to return, kept once in the shared-string table; the
 #: evidence is written inline, where it is.
 RESPONSE_SHARED = tuple(name != "Evidence" for name in RESPONSE_COLUMNS)
+#: The Issues sheet's codes, right-aligned where a figure would be (as kit.put aligns them).
+ISSUE_CODES = frozenset((NOT_APPLICABLE, NOT_AVAILABLE))
 _ITEM, _SECTION, _EVIDENCE, _FILE = (RESPONSE_COLUMNS.index(n) for n in ("Item", "Section", "Evidence", "Source file"))
 
 
@@ -235,10 +239,16 @@ def write_workbook(
     run: Run, out: IO[bytes], csv_file: IO[bytes] | None = None, feedback: Feedback | None = None
 ) -> None:
     """The consolidated workbook into `out` (a seekable file), its Responses rows streamed from the run's
-    rows, and the CSV of them into `csv_file` in the same pass."""
-    package = workbook_bytes(consolidation_workbook(run, feedback))  # every sheet but the long one: small
-    streamsheet.replace_rows(package, "Responses", "Responses", stream_rows(run.rows, csv_file), run.tally.count,
-                             RESPONSE_SHARED, out, excel_text)
+    rows, and the CSV of them into `csv_file` in the same pass; its Issues rows streamed from the returns'
+    findings (when there are none, openpyxl has written the row that says so)."""
+    package = workbook_bytes(consolidation_workbook(run, feedback))  # every sheet but the long ones: small
+    streams = [streamsheet.Stream("Responses", "Responses", stream_rows(run.rows, csv_file), run.tally.count,
+                                  RESPONSE_SHARED, excel_text)]
+    issues = sheets.issue_count(run)
+    if issues:
+        streams.append(streamsheet.Stream("Issues", "Issues", sheets.issue_rows(run), issues, sheets.ISSUE_SHARED,
+                                          excel_text, ISSUE_CODES))
+    streamsheet.replace_rows(package, streams, out)
 
 
 def write_consolidation(schedule: Schedule, returns: list[Return], path: Path, rows: Rows | None = None) -> None:

@@ -1,11 +1,12 @@
-"""Streams a long sheet's rows straight into a saved package, in memory flat in the number of rows.
+"""Streams long sheets' rows straight into a saved package, in memory flat in the number of rows.
 
 openpyxl holds every cell of a workbook until it is saved: for a national round's Responses sheet
 (hundreds of thousands of rows) that is most of the run's time and memory, and no library that streams
 (openpyxl write-only, XlsxWriter's constant_memory) keeps the sheet an Excel table. So openpyxl writes
-the workbook with the sheet's header and one template row (empty cells carrying each column's style),
-and this module copies its package, putting the streamed rows where the template row was and fixing
-what depends on their number: the sheet's dimension and the table's range. Strings of the columns
+the workbook with each long sheet's header and a template row (empty cells carrying each column's style;
+a second one below it for the style of a code such as [z], where a sheet has codes), and this module
+copies its package, putting the streamed rows where the template rows were and fixing what depends on
+their number: each sheet's dimension and its table's range. Strings of the columns
 that repeat go to the shared-string table; the others are written inline. Every string is text (never
 a formula), escaped for XML. The parts written here are validated against the ISO/IEC 29500 schemas
 in the tests.
@@ -17,7 +18,8 @@ import functools
 import io
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import IO, Any
 from xml.sax.saxutils import escape
 
@@ -69,20 +71,42 @@ def _declare_shared_strings(name: str, data: bytes) -> bytes:
 
 
 class Template:
-    """The placeholder sheet as openpyxl wrote it, split around its template row."""
+    """The placeholder sheet as openpyxl wrote it, split around its last `rows` rows, the template rows:
+    each gives the style of each column's cells (by column letter)."""
 
-    def __init__(self, xml: bytes) -> None:
+    def __init__(self, xml: bytes, rows: int = 1) -> None:
         text = xml.decode("utf-8")
         end = text.index("</sheetData>")
-        start = text.rindex("<row ", 0, end)
-        row = text[start:end]
-        self.first = int(re.search(r'\br="(\d+)"', row).group(1))  # type: ignore[union-attr]
-        self.styles = {m.group(1): m.group(2) for m in re.finditer(r'<c r="([A-Z]+)\d+" s="(\d+)"', row)}
+        start = end
+        for _ in range(rows):
+            start = text.rindex("<row ", 0, start)
+        body = text[start:end]
+        self.first = int(re.search(r'\br="(\d+)"', body).group(1))  # type: ignore[union-attr]
+        self.styles = [{m.group(1): m.group(2) for m in re.finditer(r'<c r="([A-Z]+)\d+" s="(\d+)"', row)}
+                       for row in re.findall(r"<row .*?</row>|<row [^>]*/>", body)]
         self.head, self.tail = text[:start], text[end:]
 
     def sheet_head(self, last_row: int, last_column: str) -> str:
         dimension = f'<dimension ref="A1:{last_column}{last_row}"/>'
         return re.sub(r'<dimension ref="[^"]*"/>', dimension, self.head, count=1)
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One sheet's rows to stream into a package: `count` rows of `rows` go where the sheet's template rows
+    were, and the table named `table` (whose body is the first template row) is stretched over them.
+    `shared` says, per column, which strings go to the shared-string table; `text` makes each string safe
+    for a cell (see consolidation.kit.excel_text), once for each string that repeats. A string in `codes`
+    (such as [z]) takes its column's style from a second template row, below the first; without codes
+    there is one template row."""
+
+    sheet: str
+    table: str
+    rows: Iterable[StreamRow]
+    count: int
+    shared: Sequence[bool]
+    text: Callable[[str], str] = str
+    codes: Collection[str] = ()
 
 
 def cell_xml(coord: str, style: str, value: Any, shared: SharedStrings | None) -> str:
@@ -99,40 +123,48 @@ def cell_xml(coord: str, style: str, value: Any, shared: SharedStrings | None) -
     return f'<c r="{coord}" s="{style}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>'
 
 
-def replace_rows(
-    package: bytes, sheet: str, table: str, rows: Iterable[StreamRow], count: int, shared: Sequence[bool],
-    out: IO[bytes], text: Callable[[str], str] = str,
-) -> None:
-    """Copy `package` into `out` (a seekable file) with `sheet`'s template row replaced by the `count` rows
-    of `rows`, and the table named `table` (whose body is the template row) stretched over them. `text`
-    makes each string safe for a cell (see consolidation.kit.excel_text), once for each string that repeats;
-    `shared` says, per column, which go to the shared-string table."""
+def replace_rows(package: bytes, streams: Sequence[Stream], out: IO[bytes]) -> None:
+    """Copy `package` into `out` (a seekable file) with each stream's sheet's template rows replaced by its
+    rows and its table stretched over them (see Stream). The streamed sheets share one shared-string
+    table, numbered in the order their parts come in the package."""
     with zipfile.ZipFile(io.BytesIO(package)) as zin:
-        part = next(p for name, _state, p in workbook_sheets(zin) if name == sheet)
-        template = Template(zin.read(part))
         if SHARED_STRINGS in zin.namelist():
             raise ValueError("the package has a shared-string table already")  # openpyxl writes strings inline
+        parts = {name: p for name, _state, p in workbook_sheets(zin)}
+        placed: dict[str, tuple[Stream, Template, int]] = {}  # part: its stream, template and last row
+        for stream in streams:
+            template = Template(zin.read(parts[stream.sheet]), 2 if stream.codes else 1)
+            placed[parts[stream.sheet]] = stream, template, template.first + max(1, stream.count) - 1
         strings = SharedStrings()
-        columns = [get_column_letter(c + 1) for c in range(len(shared))]
-        styles = [template.styles.get(letter, "0") for letter in columns]
-        last = template.first + max(1, count) - 1
         with FixedTimeZip(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zout:
             for info in zin.infolist():
                 name = info.filename
-                if name == part:
-                    with zout.open(zip_entry(part, LEVEL), "w", force_zip64=True) as fh:
-                        fh.write(template.sheet_head(last, columns[-1]).encode("utf-8"))
-                        written = _write_rows(fh, template.first, rows, columns, styles,
-                                              [strings if s else None for s in shared], text)
-                        fh.write(template.tail.encode("utf-8"))
-                    if written != count:
-                        raise RuntimeError(f"{sheet}: {written} rows streamed where {count} were counted")
-                else:
-                    data = _declare_shared_strings(name, zin.read(name))
-                    if name.startswith("xl/tables/") and f'displayName="{table}"'.encode() in data:
-                        data = _stretch(data, template.first, last)
-                    zout.writestr(name, data)
+                if name in placed:
+                    _write_sheet(zout, name, *placed[name], strings)
+                    continue
+                data = _declare_shared_strings(name, zin.read(name))
+                if name.startswith("xl/tables/"):
+                    for stream, template, last in placed.values():
+                        if f'displayName="{stream.table}"'.encode() in data:
+                            data = _stretch(data, template.first, last)
+                zout.writestr(name, data)
             zout.writestr(SHARED_STRINGS, strings.part())  # last: it holds the streamed rows' strings
+
+
+def _write_sheet(zout: zipfile.ZipFile, part: str, stream: Stream, template: Template, last: int,
+                 strings: SharedStrings) -> None:
+    """The stream's sheet, its template rows replaced by the stream's rows."""
+    columns = [get_column_letter(c + 1) for c in range(len(stream.shared))]
+    styles = [template.styles[0].get(letter, "0") for letter in columns]
+    code_styles = [template.styles[-1].get(letter, "0") for letter in columns]
+    with zout.open(zip_entry(part, LEVEL), "w", force_zip64=True) as fh:
+        fh.write(template.sheet_head(last, columns[-1]).encode("utf-8"))
+        cells = Cells(columns, styles, code_styles, stream.codes,
+                      [strings if s else None for s in stream.shared], stream.text)
+        written = _write_rows(fh, template.first, stream.rows, columns, cells)
+        fh.write(template.tail.encode("utf-8"))
+    if written != stream.count:
+        raise RuntimeError(f"{stream.sheet}: {written} rows streamed where {stream.count} were counted")
 
 
 class Memo:
@@ -167,25 +199,36 @@ class Memo:
         return piece
 
 
-def _write_rows(fh: IO[bytes], first: int, rows: Iterable[StreamRow], columns: list[str], styles: list[str],
-                shared: list[SharedStrings | None], text: Callable[[str], str]) -> int:
+class Cells:
+    """Each cell's piece of a row's XML (see _write_rows), by column and value: its column's style, or for a
+    string in `codes` its column's code style."""
+
+    def __init__(self, columns: list[str], styles: list[str], code_styles: list[str], codes: Collection[str],
+                 shared: list[SharedStrings | None], text: Callable[[str], str]) -> None:
+        self.after = [f'<c r="{column}' for column in columns[1:]] + ["</row>"]
+        self.styles, self.code_styles, self.codes = styles, code_styles, codes
+        self.shared, self.text = shared, text
+
+    def piece(self, c: int, value: Any) -> str:
+        style = self.styles[c]
+        if type(value) is str:
+            if value in self.codes:
+                style = self.code_styles[c]
+            value = self.text(value)
+            if self.shared[c] is None:  # the common case of cell_xml, without its reference to cut off
+                return f'" s="{style}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>' \
+                       f"{self.after[c]}"
+        return cell_xml("", style, value, self.shared[c])[len('<c r="'):] + self.after[c]
+
+
+def _write_rows(fh: IO[bytes], first: int, rows: Iterable[StreamRow], columns: list[str], cells: Cells) -> int:
     r"""The rows' XML, written a batch at a time; the number of rows.
 
     A row's XML is its number joined by the pieces between its occurrences: `<row r="` N `"><c r="A` N
     `" s="1" t="s"><v>0</v></c><c r="B` N ... `</row>`. Each piece after the first two is one cell's XML
     after its reference and the next cell's up to its row number: it depends only on the column and the
     value, and every value but the evidence repeats from return to return, so its piece is made once."""
-    after = [f'<c r="{column}' for column in columns[1:]] + ["</row>"]
-
-    def piece(c: int, value: Any) -> str:
-        if type(value) is str:
-            value = text(value)
-            if shared[c] is None:  # the common case of cell_xml, without its reference to cut off
-                return f'" s="{styles[c]}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>' \
-                       f"{after[c]}"
-        return cell_xml("", styles[c], value, shared[c])[len('<c r="'):] + after[c]
-
-    made = Memo(piece, [s is not None for s in shared])
+    made = Memo(cells.piece, [s is not None for s in cells.shared])
     opens: dict[float | None, str] = {}
     r = first - 1
     batch: list[str] = []

@@ -164,9 +164,14 @@ def _paragraph_lines(paragraph: str, per_line: int) -> int:
 
 def fit_rows(ws: Worksheet, row: int, texts: Sequence[tuple[str, float]], bold: bool = False) -> None:
     """Give a row of wrapped text the height its tallest cell needs, from (text, column width) pairs."""
-    lines = max((word_lines(t, w, bold) for t, w in texts), default=1)
-    if lines > 1:
-        ws.row_dimensions[row].height = min(409.0, lines * LINE_POINTS + 4)
+    height = fit_height(max((word_lines(t, w, bold) for t, w in texts), default=1))
+    if height is not None:
+        ws.row_dimensions[row].height = height
+
+
+def fit_height(lines: int) -> float | None:
+    """The height fit_rows gives a row whose tallest cell wraps to `lines` lines; None (the default) for one."""
+    return min(409.0, lines * LINE_POINTS + 4) if lines > 1 else None
 
 
 def header_width(label: str, least: float) -> float:

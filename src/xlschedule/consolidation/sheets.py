@@ -7,7 +7,7 @@ repeats a number.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from openpyxl.styles import Alignment
@@ -15,17 +15,21 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..layout import quote_sheet
-from ..model import Finding, Mode, Return, ReturnStatus, Schedule
+from ..model import Mode, Return, ReturnStatus, Schedule
+from ..streamsheet import StreamRow
 from . import palette
 from .kit import (
     BOLD,
     LINK,
     NOT_APPLICABLE,
     NOT_AVAILABLE,
+    TOP,
+    TOP_RIGHT,
     TOP_WRAP,
     Frame,
     align,
     area,
+    fit_height,
     fit_rows,
     header,
     print_setup,
@@ -33,6 +37,7 @@ from .kit import (
     put_row,
     table,
     top,
+    word_lines,
 )
 from .run import (
     SCORED_MODES,
@@ -415,6 +420,10 @@ RETURN_WIDTHS = (40, 18, 18, 14, 18, 11, 9, 10, 8, 10, 10)
 ISSUE_COLUMNS = ("File", "Sheet", "Cell", "Code", "Severity", "Message")
 ISSUE_WIDTHS = (40, 18, 7, 24, 10, 80)
 WRAPPED = Alignment(vertical="top", wrap_text=True)
+#: Columns of the Issues table that wrap (by number): the file and the message.
+ISSUE_WRAPPED = (1, 6)
+#: Columns of the Issues table whose strings repeat, kept once in the shared-string table: all of them.
+ISSUE_SHARED = (True, True, True, True, True, True)
 
 
 def write_returns(ws: Worksheet, run: Run, frame: Frame) -> None:
@@ -439,20 +448,37 @@ def write_returns(ws: Worksheet, run: Run, frame: Frame) -> None:
 
 
 def write_issues(ws: Worksheet, run: Run, frame: Frame) -> None:
-    """Every finding of every return, in return order, located down to the cell where known."""
+    """Every finding of every return, in return order, located down to the cell where known. The findings'
+    rows are streamed in when the workbook is saved (see issue_rows): here, two template rows carry each
+    column's alignment, for text and for a code. With no findings, one row says so."""
     row = top(ws, frame, "Issues: every problem found in the returns", [
         f"Sheet and Cell {NOT_APPLICABLE} when a finding is about the whole file.",
     ])
     head = row
     header(ws, head, ISSUE_COLUMNS, ISSUE_WIDTHS)
-    findings: list[Finding] = [f for ret in run.returns for f in ret.findings]
-    for r, f in enumerate(findings, start=head + 1):
-        put_row(ws, r, [f.file, f.sheet or NOT_APPLICABLE, f.cell or NOT_APPLICABLE, f.code, f.severity.value,
-                        f.message])
-        for c in (1, 6):
-            align(ws.cell(r, c), WRAPPED)
-        fit_rows(ws, r, [(f.message, ISSUE_WIDTHS[-1]), (f.file, ISSUE_WIDTHS[0])])
-    if not findings:
+    if issue_count(run):
+        for c in range(1, len(ISSUE_COLUMNS) + 1):
+            align(ws.cell(head + 1, c), WRAPPED if c in ISSUE_WRAPPED else TOP)
+            align(ws.cell(head + 2, c), WRAPPED if c in ISSUE_WRAPPED else TOP_RIGHT)
+    else:
         put_row(ws, head + 1, ["None found", *([NOT_APPLICABLE] * (len(ISSUE_COLUMNS) - 1))])
-    table(ws, "Issues", head, len(ISSUE_COLUMNS), len(findings))
+    table(ws, "Issues", head, len(ISSUE_COLUMNS), 1)
     print_setup(ws, frame, head)
+
+
+def issue_count(run: Run) -> int:
+    """The rows of the Issues table: one per finding."""
+    return sum(len(ret.findings) for ret in run.returns)
+
+
+def issue_rows(run: Run) -> Iterator[StreamRow]:
+    """Each finding as a row of the Issues sheet (its values as they are: streamsheet makes the text inert),
+    with the height its wrapped file and message need."""
+    widths: dict[str, int] = {}  # lines of each file's name, measured once per file
+    for ret in run.returns:
+        for f in ret.findings:
+            lines = widths.get(f.file)
+            if lines is None:
+                lines = widths[f.file] = word_lines(f.file, ISSUE_WIDTHS[0])
+            yield ((f.file, f.sheet or NOT_APPLICABLE, f.cell or NOT_APPLICABLE, f.code, f.severity.value, f.message),
+                   fit_height(max(lines, word_lines(f.message, ISSUE_WIDTHS[-1]))))
