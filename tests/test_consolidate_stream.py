@@ -20,7 +20,7 @@ from test_schemas import assert_valid, require_schemas
 from xlschedule.consolidate import RESPONSE_COLUMNS, stream_rows, write_outputs
 from xlschedule.consolidation.kit import excel_text, word_lines
 from xlschedule.consolidation.run import Run
-from xlschedule.model import Return, Schedule
+from xlschedule.model import Finding, Return, Schedule, Severity
 from xlschedule.report import Report
 
 import ooxml
@@ -212,3 +212,83 @@ def test_the_csv_is_what_the_csv_module_writes(rows):
     writer.writerow(RESPONSE_COLUMNS)
     writer.writerows(repeated)
     assert out.getvalue() == expected.getvalue().encode("utf-8-sig")
+
+
+# --- the Issues sheet, streamed too ---------------------------------------------------------------------
+
+LONG_MESSAGE = "The score is not one of the options offered; choose one from the list and save. " * 6
+
+
+def with_findings(schedule: Schedule) -> list[Return]:
+    """The sample returns, kent-a with more findings: one about the whole file (no sheet, no cell), one with
+    a long message, one whose values are the codes themselves and one with a file name that wraps."""
+    long_file = "in/" + "a-very-long-folder-name/" * 3 + "kent-a.xlsx"
+    extra = [
+        Finding(file="in/kent-a.xlsx", code="not-a-return", severity=Severity.ERROR, message="Not a return."),
+        Finding(file="in/kent-a.xlsx", code="invalid-score", severity=Severity.ERROR, message=LONG_MESSAGE,
+                sheet="Step 1", cell="C12"),
+        Finding(file="in/kent-a.xlsx", code="[x]", severity=Severity.WARNING, message="[z]", sheet="[x]", cell="C9"),
+        Finding(file=long_file, code="=cmd", severity=Severity.WARNING, message="@short", sheet="Cover", cell="B4"),
+    ]
+    return [r.model_copy(update={"findings": [*r.findings, *extra]}) if r.file == "in/kent-a.xlsx" else r
+            for r in sample_returns(schedule)]
+
+
+@pytest.fixture(scope="module")
+def issues_book(tmp_path_factory, schedule) -> tuple[Path, list[Finding]]:
+    returns = with_findings(schedule)
+    tmp = tmp_path_factory.mktemp("issues")
+    write(tmp, schedule, stripped(returns), Counted(list(Run(schedule, returns).held_rows())))
+    findings = [f for ret in Run(schedule, returns).returns for f in ret.findings]
+    return tmp / "consolidated.xlsx", findings
+
+
+def test_the_issues_sheet_reads_back_with_its_values_alignments_and_heights(issues_book):
+    path, findings = issues_book
+    ws = load_workbook(path)["Issues"]
+    first, last = ws.tables["Issues"].ref.split(":")
+    head = int(first[1:])
+    assert [c.value for c in ws[head]] == ["File", "Sheet", "Cell", "Code", "Severity", "Message"]
+    assert last == f"F{head + len(findings)}" and ws.max_row == head + len(findings)
+    assert len(findings) >= 7 and any(f.sheet is None for f in findings)
+    for r, f in enumerate(findings, start=head + 1):
+        cells = ws[r]
+        wanted = [f.file, f.sheet or "[z]", f.cell or "[z]", f.code, f.severity.value, f.message]
+        assert [c.value for c in cells] == wanted, r
+        assert all(c.data_type == "s" for c in cells)  # "=cmd" is text, not a formula
+        for c, (cell, value) in enumerate(zip(cells, wanted, strict=True), start=1):
+            assert cell.alignment.vertical == "top", cell.coordinate
+            assert bool(cell.alignment.wrap_text) == (c in (1, 6)), cell.coordinate  # the file and the message wrap
+            code = value in ("[z]", "[x]") and c not in (1, 6)
+            assert cell.alignment.horizontal == ("right" if code else None), cell.coordinate
+        lines = max(word_lines(f.message, 80), word_lines(f.file, 40))
+        assert ws.row_dimensions[r].height == (min(409.0, 15.0 * lines + 4) if lines > 1 else None), r
+    whole = next(r for r, f in enumerate(findings, start=head + 1) if f.sheet is None)
+    assert ws.cell(whole, 2).alignment.horizontal == "right" == ws.cell(whole, 3).alignment.horizontal
+    tall = next(r for r, f in enumerate(findings, start=head + 1) if f.message == LONG_MESSAGE)
+    assert ws.row_dimensions[tall].height > 4 * 15  # the long message shows whole
+    wrapped_file = next(r for r, f in enumerate(findings, start=head + 1) if f.message == "@short")
+    assert ws.row_dimensions[wrapped_file].height > 15  # so does the long file name
+
+
+def test_the_streamed_issues_sheet_validates(issues_book):
+    require_schemas()
+    path, _findings = issues_book
+    assert_valid(ooxml.check_package(path), "consolidation with streamed issues")
+    with zipfile.ZipFile(path) as z:
+        sheet = next(n for n in z.namelist() if n.startswith("xl/worksheets/sheet") and b"Issues: every problem"
+                     in z.read(n))
+        xml = z.read(sheet)
+    assert b't="s"' in xml and b"<f>" not in xml
+
+
+def test_no_findings_leaves_one_row_that_says_so(tmp_path, schedule):
+    returns = [r.model_copy(update={"findings": []}) for r in sample_returns(schedule)]
+    data, _ = write(tmp_path, schedule, returns)
+    ws = load_workbook(io.BytesIO(data))["Issues"]
+    first, last = ws.tables["Issues"].ref.split(":")
+    head = int(first[1:])
+    assert last == f"F{head + 1}" and ws.max_row == head + 1
+    row = ws[head + 1]
+    assert [c.value for c in row] == ["None found", "[z]", "[z]", "[z]", "[z]", "[z]"]
+    assert [c.alignment.horizontal for c in row] == [None, "right", "right", "right", "right", "right"]
