@@ -130,6 +130,10 @@ def test_consolidated_validates(consolidated: Path, consolidated_report: ooxml.R
     for element in ("<conditionalFormatting", "<tableParts", "<drawing ", "<pane ", "<hyperlink ", "<headerFooter",
                     "<pageSetup ", "<rowBreaks"):
         assert element in sheets, f"the consolidated workbook has no {element}>"
+    # Both long sheets are streamed into the package (shared strings, rows past the template): both were checked.
+    for title in (b"Responses: every answer", b"Issues: every problem"):
+        part = next(n for n in z.namelist() if n.startswith("xl/worksheets/sheet") and title in z.read(n))
+        assert part in report.checked and b't="s"' in z.read(part), part
 
 
 def test_consolidated_has_one_selected_tab(consolidated_report: ooxml.Report) -> None:
