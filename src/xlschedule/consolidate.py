@@ -28,8 +28,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 from . import streamsheet
 from .consolidation import charts, sheets
 from .consolidation.kit import (
-    NOT_APPLICABLE,
-    NOT_AVAILABLE,
     TOP,
     TOP_WRAP,
     Frame,
@@ -60,8 +58,6 @@ RESPONSE_WRAPPED = ("Section", "Item", "Evidence", "Source file")
 #: Columns whose strings repeat from return to return, kept once in the shared-string table; the
 #: evidence is written inline, where it is.
 RESPONSE_SHARED = tuple(name != "Evidence" for name in RESPONSE_COLUMNS)
-#: The Issues sheet's codes, right-aligned where a figure would be (as kit.put aligns them).
-ISSUE_CODES = frozenset((NOT_APPLICABLE, NOT_AVAILABLE))
 _ITEM, _SECTION, _EVIDENCE, _FILE = (RESPONSE_COLUMNS.index(n) for n in ("Item", "Section", "Evidence", "Source file"))
 
 
@@ -244,10 +240,9 @@ def write_workbook(
     package = workbook_bytes(consolidation_workbook(run, feedback))  # every sheet but the long ones: small
     streams = [streamsheet.Stream("Responses", "Responses", stream_rows(run.rows, csv_file), run.tally.count,
                                   RESPONSE_SHARED, excel_text)]
-    issues = sheets.issue_count(run)
+    issues = sheets.issues_stream(run)
     if issues:
-        streams.append(streamsheet.Stream("Issues", "Issues", sheets.issue_rows(run), issues, sheets.ISSUE_SHARED,
-                                          excel_text, ISSUE_CODES))
+        streams.append(issues)
     streamsheet.replace_rows(package, streams, out)
 
 

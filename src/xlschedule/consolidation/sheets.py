@@ -15,8 +15,8 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..layout import quote_sheet
-from ..model import Mode, Return, ReturnStatus, Schedule
-from ..streamsheet import StreamRow
+from ..model import Finding, Mode, Return, ReturnStatus, Schedule
+from ..streamsheet import Stream, StreamRow
 from . import palette
 from .kit import (
     BOLD,
@@ -29,6 +29,7 @@ from .kit import (
     Frame,
     align,
     area,
+    excel_text,
     fit_height,
     fit_rows,
     header,
@@ -424,6 +425,8 @@ WRAPPED = Alignment(vertical="top", wrap_text=True)
 ISSUE_WRAPPED = (1, 6)
 #: Columns of the Issues table whose strings repeat, kept once in the shared-string table: all of them.
 ISSUE_SHARED = (True, True, True, True, True, True)
+#: The codes that may stand in the Issues table, right-aligned where a figure would be (as put aligns them).
+ISSUE_CODES = frozenset((NOT_APPLICABLE, NOT_AVAILABLE))
 
 
 def write_returns(ws: Worksheet, run: Run, frame: Frame) -> None:
@@ -449,36 +452,48 @@ def write_returns(ws: Worksheet, run: Run, frame: Frame) -> None:
 
 def write_issues(ws: Worksheet, run: Run, frame: Frame) -> None:
     """Every finding of every return, in return order, located down to the cell where known. The findings'
-    rows are streamed in when the workbook is saved (see issue_rows): here, two template rows carry each
-    column's alignment, for text and for a code. With no findings, one row says so."""
+    rows are streamed in when the workbook is saved (see issues_stream): here, a template row carries each
+    column's alignment, and where a code ([z], [x]) is among the values a second one carries a code's
+    alignment (right, as put aligns it; the file and message wrap whatever they hold). With no findings,
+    one row says so."""
     row = top(ws, frame, "Issues: every problem found in the returns", [
         f"Sheet and Cell {NOT_APPLICABLE} when a finding is about the whole file.",
     ])
     head = row
     header(ws, head, ISSUE_COLUMNS, ISSUE_WIDTHS)
-    if issue_count(run):
+    stream = issues_stream(run)
+    if stream:
         for c in range(1, len(ISSUE_COLUMNS) + 1):
             align(ws.cell(head + 1, c), WRAPPED if c in ISSUE_WRAPPED else TOP)
-            align(ws.cell(head + 2, c), WRAPPED if c in ISSUE_WRAPPED else TOP_RIGHT)
+            if stream.codes:
+                align(ws.cell(head + 2, c), WRAPPED if c in ISSUE_WRAPPED else TOP_RIGHT)
     else:
         put_row(ws, head + 1, ["None found", *([NOT_APPLICABLE] * (len(ISSUE_COLUMNS) - 1))])
     table(ws, "Issues", head, len(ISSUE_COLUMNS), 1)
     print_setup(ws, frame, head)
 
 
-def issue_count(run: Run) -> int:
-    """The rows of the Issues table: one per finding."""
-    return sum(len(ret.findings) for ret in run.returns)
+def issue_values(f: Finding) -> tuple[str, ...]:
+    """A finding's row of the Issues table, as it is (streamsheet makes the text inert)."""
+    return f.file, f.sheet or NOT_APPLICABLE, f.cell or NOT_APPLICABLE, f.code, f.severity.value, f.message
+
+
+def issues_stream(run: Run) -> Stream | None:
+    """The Issues table's rows to stream into the saved workbook (see write_issues); None without findings."""
+    count = sum(len(ret.findings) for ret in run.returns)
+    if not count:
+        return None
+    has_codes = any(v in ISSUE_CODES for ret in run.returns for f in ret.findings for v in issue_values(f))
+    return Stream("Issues", "Issues", issue_rows(run), count, ISSUE_SHARED, excel_text,
+                  ISSUE_CODES if has_codes else ())
 
 
 def issue_rows(run: Run) -> Iterator[StreamRow]:
-    """Each finding as a row of the Issues sheet (its values as they are: streamsheet makes the text inert),
-    with the height its wrapped file and message need."""
+    """Each finding as a row of the Issues sheet, with the height its wrapped file and message need."""
     widths: dict[str, int] = {}  # lines of each file's name, measured once per file
     for ret in run.returns:
         for f in ret.findings:
             lines = widths.get(f.file)
             if lines is None:
                 lines = widths[f.file] = word_lines(f.file, ISSUE_WIDTHS[0])
-            yield ((f.file, f.sheet or NOT_APPLICABLE, f.cell or NOT_APPLICABLE, f.code, f.severity.value, f.message),
-                   fit_height(max(lines, word_lines(f.message, ISSUE_WIDTHS[-1]))))
+            yield issue_values(f), fit_height(max(lines, word_lines(f.message, ISSUE_WIDTHS[-1])))
