@@ -206,7 +206,7 @@ def test_dimension_claiming_a_million_rows_is_harmless(tmp_path, good, good_rows
     assert len(rows) == 2 * len(good_rows)
 
 
-@pytest.mark.parametrize("value", [b"soon", b"&lt;", b"1,5"])
+@pytest.mark.parametrize("value", [b"soon", b"&lt;", b"1,5", b"<b/>soon"])
 def test_a_number_cell_whose_value_is_not_a_number_is_refused(tmp_path, good, good_rows, value):
     """Readers disagree on such a cell (calamine drops it, openpyxl fails), and Excel calls the file corrupt:
     it is refused, never read as empty (here: a locked cell beside item 1.4, just right of the table)."""

@@ -455,7 +455,9 @@ class _SheetScanner:
             scan.pictures.add(self.coord)  # Excel 365's "Place in cell" picture: #VALUE! with value metadata
 
     def _end(self, name: str) -> None:
-        """The end of the <f> or <v> being collected (neither has child elements)."""
+        """The end of the <f> or <v> being collected (an element inside it, which no valid sheet has, is not)."""
+        if _TAGS.get(name) != self.collected:
+            return
         assert self.expat is not None and self.collecting is not None
         text = "".join(self.collecting)
         self.collecting = None
