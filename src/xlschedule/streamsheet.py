@@ -109,18 +109,18 @@ class Stream:
     codes: Collection[str] = ()
 
 
-def cell_xml(coord: str, style: str, value: Any, shared: SharedStrings | None) -> str:
-    """One cell: empty (styled, as the rest of its column), a number, a boolean, or a string (shared or
-    inline), never a formula."""
+def cell_rest(style: str, value: Any, shared: SharedStrings | None) -> str:
+    """One cell's XML after `<c r="` and its reference: empty (styled, as the rest of its column), a number, a
+    boolean, or a string (shared or inline), never a formula."""
     if value is None:
-        return f'<c r="{coord}" s="{style}"/>'
+        return f'" s="{style}"/>'
     if isinstance(value, bool):
-        return f'<c r="{coord}" s="{style}" t="b"><v>{int(value)}</v></c>'
+        return f'" s="{style}" t="b"><v>{int(value)}</v></c>'
     if isinstance(value, int | float):
-        return f'<c r="{coord}" s="{style}"><v>{value!r}</v></c>'
+        return f'" s="{style}"><v>{value!r}</v></c>'
     if shared is not None:
-        return f'<c r="{coord}" s="{style}" t="s"><v>{shared.ref(value)}</v></c>'
-    return f'<c r="{coord}" s="{style}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>'
+        return f'" s="{style}" t="s"><v>{shared.ref(value)}</v></c>'
+    return f'" s="{style}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>'
 
 
 def replace_rows(package: bytes, streams: Sequence[Stream], out: IO[bytes]) -> None:
@@ -184,13 +184,10 @@ class Memo:
         return [known.get(value) or make(value) for known, make, value in zip(self.known, self.makers, values)]
 
     def missing(self, c: int, value: Any) -> str:
-        if type(value) is str:
-            if not self.repeats[c]:
-                return self.make(c, value)
-            piece = self.known[c][value] = self.make(c, value)
-            return piece
-        if value is None:
-            piece = self.known[c][value] = self.make(c, value)
+        if type(value) is str or value is None:
+            piece = self.make(c, value)
+            if value is None or self.repeats[c]:
+                self.known[c][value] = piece
             return piece
         key = (type(value), value)
         piece = self.numbers[c].get(key) or self.make(c, value)
@@ -215,10 +212,7 @@ class Cells:
             if value in self.codes:
                 style = self.code_styles[c]
             value = self.text(value)
-            if self.shared[c] is None:  # the common case of cell_xml, without its reference to cut off
-                return f'" s="{style}" t="inlineStr"><is><t xml:space="preserve">{escape(value)}</t></is></c>' \
-                       f"{self.after[c]}"
-        return cell_xml("", style, value, self.shared[c])[len('<c r="'):] + self.after[c]
+        return cell_rest(style, value, self.shared[c]) + self.after[c]
 
 
 def _write_rows(fh: IO[bytes], first: int, rows: Iterable[StreamRow], columns: list[str], cells: Cells) -> int:
