@@ -334,8 +334,8 @@ def ingest(
 
     RETURNS are files or folders (every .xlsx inside; Excel's ~$ owner files are skipped).
     Each run is recorded in the ledger, and a file it has already judged is not read again.
-    Exit status: 0 all accepted, 1 some rejected (the rest are still consolidated), 2 usage error or a
-    ledger that cannot be used (newer, damaged, or held by another run).
+    Exit status: 0 all accepted, 1 some rejected (the rest are still consolidated), 2 usage error, a
+    ledger that cannot be used (newer, damaged, or held by another run) or a feedback copy not written.
 
     \b
     Example: xlschedule ingest returns/ --out output/consolidated.xlsx --csv output/responses.csv
