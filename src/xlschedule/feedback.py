@@ -43,7 +43,6 @@ from . import feedback_mark, layout
 from .build import name_force, open_blank
 from .codes import Code
 from .consolidation.kit import LINK, TOP_WRAP, Frame, fit_rows, header, print_setup, put, table, top
-from .errors import OutputError
 from .ingest import Templates, read_answers
 from .model import COVER_SHEET, META_SHEET, Finding, Return, ReturnStatus, Schedule, Severity
 from .packager import excel_read, excel_text, fit_name, make_folder, workbook_bytes, write_atomic
@@ -126,20 +125,15 @@ def write_feedback(
     open_password: str | None = None, run_date: date | None = None,
 ) -> list[Copy]:
     """A feedback copy in `out_dir` for every return with a finding, and the run's summary beside them:
-    plan_feedback, then write_copies. Raises OutputError when `out_dir` cannot be made."""
+    plan_feedback, then write_copies."""
     copies = plan_feedback(returns, out_dir)
     write_copies(copies, schedule, out_dir, registry, open_password, run_date)
     return copies
 
 
 def plan_feedback(returns: Sequence[Return], out_dir: Path) -> list[Copy]:
-    """Each return that needs attention, with where its copy goes or why it gets none; nothing is written
-    yet (the consolidation, which lists them, is written first). Raises OutputError when `out_dir` cannot
-    be made."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{out_dir}: cannot create the feedback folder ({exc.strerror or exc})") from None
+    """Each return that needs attention, with where its copy goes or why it gets none. Nothing is written
+    (the consolidation, which lists them, is written first)."""
     inputs = {Path(r.file).resolve() for r in returns}
     taken: set[str] = set()
     copies: list[Copy] = []
@@ -160,6 +154,13 @@ def write_copies(
     written does not stop the others: it is marked (Copy.failed) and named in the summary. Returns a line
     for each file that could not be written, naming it (never evidence)."""
     run_date = run_date or date.today()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        for c in copies:
+            c.failed = "" if c.out is None else f"the folder could not be made: {exc.strerror or exc}"
+        return [f"{printable(str(out_dir))}: the feedback folder could not be made ({exc.strerror or exc}); "
+                "no copy and no summary were written"]
     templates = Templates(schedule, registry)
     for c in copies:
         if c.out is not None:
