@@ -179,13 +179,16 @@ def _write_copy(c: Copy, out: Path, templates: Templates, schedule: Schedule, ru
                 open_password: str | None) -> None:
     try:
         data, c.kept = annotated_copy(Path(c.ret.file), c.ret, templates, schedule, run_date, open_password)
-        write_atomic(out, data)
     except CannotCopy as exc:
         c.out, c.reason = None, str(exc)
-    except OSError as exc:
-        c.failed = exc.strerror or type(exc).__name__
+        return
     except Exception as exc:  # noqa: BLE001 - one copy must not stop the others; its message may hold evidence
         c.failed = f"{type(exc).__name__} while making it, a fault in xlschedule: please report it"
+        return
+    try:
+        write_atomic(out, data)
+    except OSError as exc:
+        c.failed = exc.strerror or type(exc).__name__
 
 
 def prepare_feedback(out_dir: Path | None) -> None:
