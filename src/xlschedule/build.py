@@ -202,16 +202,45 @@ def _grow(ws: Worksheet, row: int, height: float) -> None:
     ws.row_dimensions[row] = _GrowingRow(ws, index=row, ht=height)
 
 
-def keep_rows_growing(wb: Workbook) -> None:
-    """Reading a workbook back, openpyxl marks every row with a height as custom. Before saving a built
-    workbook it has read back, this makes the section sheets' growing rows (the column headings, the
-    items, the judgments) grow again."""
-    for ws in wb.worksheets:
-        if ws.title in (COVER_SHEET, META_SHEET):
-            continue
-        for row, dim in list(ws.row_dimensions.items()):
-            if dim.ht is not None and (row == layout.HEADER_ROW or row >= layout.FIRST_ITEM_ROW):
-                _grow(ws, row, dim.ht)
+def open_blank(data: bytes) -> Workbook:
+    """A built blank (its bytes) opened to be filled and saved again, with exactly its row behaviour.
+
+    Reading a workbook, openpyxl marks every row with a height as custom (fixed at that height), so a
+    row that grows with its text would stop growing in every copy. The rows the blank itself leaves free
+    (no `customHeight` in its sheet XML) are made to grow again; the others keep their fixed height.
+    The one way to reopen a blank: samples, upgrades and feedback copies use it."""
+    import io
+
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(data))
+    for title, rows in _growing_rows(data).items():
+        if title in wb.sheetnames:
+            ws = wb[title]
+            for row in rows:
+                _grow(ws, row, ws.row_dimensions[row].ht)
+    return wb
+
+
+def _growing_rows(data: bytes) -> dict[str, list[int]]:
+    """Sheet name -> its rows that have a height but no custom height: those that grow with their text."""
+    import io
+    import zipfile
+
+    from defusedxml.ElementTree import iterparse
+
+    from .read import workbook_sheets
+
+    out: dict[str, list[int]] = {}
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        for title, _state, part in workbook_sheets(zf):
+            with zf.open(part) as xml:
+                out[title] = [
+                    int(el.get("r", "")) for _event, el in iterparse(xml)
+                    if el.tag.endswith("}row") and el.get("r", "").isdigit() and el.get("ht") is not None
+                    and el.get("customHeight", "0").strip().lower() not in ("1", "true")
+                ]
+    return out
 
 
 def _input(cell: Cell) -> None:

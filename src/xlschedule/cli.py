@@ -25,7 +25,7 @@ from . import __version__
 from .build import build as build_workbooks
 from .build import resolve_forces
 from .errors import UnsafeXmlParser, UsageError, XlscheduleError
-from .feedback import Copy, feedback_line, prepare_feedback, write_feedback
+from .feedback import Copy, feedback_line, plan_feedback, prepare_feedback, write_copies
 from .ingest import ingest as ingest_returns
 from .ledger import DEFAULT_NAME as DEFAULT_LEDGER_NAME
 from .ledger import DEFAULT_WAIT, Ledger, RunRecorder
@@ -234,9 +234,10 @@ def _check(job: Checking, schedule: Schedule, recorder: RunRecorder | None, regi
         )
 
 
-def _finish(report: Report, job: Checking, then: str = "", more: tuple[str, ...] = ()) -> NoReturn:
-    """A line per return and per finding (up to a bound), a one-line summary, the files' changes, and the
-    exit status: 0 all accepted, 1 not."""
+def _finish(report: Report, job: Checking, then: str = "", more: tuple[str, ...] = (),
+            failed: tuple[str, ...] = ()) -> NoReturn:
+    """A line per return and per finding (up to a bound), a one-line summary, the files' changes, a line per
+    output that could not be written, and the exit status: 0 all accepted, 1 not, 2 an output not written."""
     for line in report.lines(rest=job.where_findings_are()):
         click.echo(line)
     click.echo(f"{report.summary()}{then}")
@@ -244,21 +245,32 @@ def _finish(report: Report, job: Checking, then: str = "", more: tuple[str, ...]
         click.echo(report.files.line())
     for line in more:
         click.echo(line)
-    sys.exit(report.exit_code)
+    for line in failed:
+        click.echo(f"error: {line}", err=True)
+    sys.exit(EXIT_USAGE if failed else report.exit_code)
 
 
-def _feedback(job: Checking, checked: Checked, feedback_dir: Path | None) -> list[Copy] | None:
-    """With --feedback: the copies for the returns that need attention (each re-reads its own file)."""
-    if feedback_dir is None:
-        return None
-    return write_feedback(checked.report.returns, checked.schedule, feedback_dir, checked.registry,
-                          job.open_password)
+@dataclass
+class FeedbackRun:
+    """With --feedback: the copies planned for the returns that need attention, and the files not written."""
+
+    folder: Path
+    copies: list[Copy]
+    failed: tuple[str, ...] = ()
+
+    def write(self, job: Checking, checked: Checked, run_date: date) -> None:
+        """Each copy on its own (each re-reads its own file), then feedback.txt."""
+        self.failed = tuple(write_copies(self.copies, checked.schedule, self.folder, checked.registry,
+                                         job.open_password, run_date))
+
+    def said(self) -> tuple[str, ...]:
+        """The line after the summary that says where the feedback copies are."""
+        return (feedback_line(self.copies, self.folder),)
 
 
-def _feedback_said(copies: list[Copy] | None, feedback_dir: Path | None) -> tuple[str, ...]:
-    """The line after the summary that says where the feedback copies are, with --feedback."""
-    return () if copies is None or feedback_dir is None else (feedback_line(copies, feedback_dir),)
-
+def _feedback(checked: Checked, feedback_dir: Path | None) -> FeedbackRun | None:
+    return None if feedback_dir is None else FeedbackRun(feedback_dir, plan_feedback(checked.report.returns,
+                                                                                      feedback_dir))
 
 
 RETURNS_ARG = click.argument("returns", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
@@ -322,8 +334,8 @@ def ingest(
 
     RETURNS are files or folders (every .xlsx inside; Excel's ~$ owner files are skipped).
     Each run is recorded in the ledger, and a file it has already judged is not read again.
-    Exit status: 0 all accepted, 1 some rejected (the rest are still consolidated), 2 usage error or a
-    ledger that cannot be used (newer, damaged, or held by another run).
+    Exit status: 0 all accepted, 1 some rejected (the rest are still consolidated), 2 usage error, a
+    ledger that cannot be used (newer, damaged, or held by another run) or a feedback copy not written.
 
     \b
     Example: xlschedule ingest returns/ --out output/consolidated.xlsx --csv output/responses.csv
@@ -340,11 +352,16 @@ def ingest(
         job = Checking("ingest", returns, schedule_path, strict, open_password, db, fresh, wait,
                        registry_path,
                        {"out": out_path, "csv": csv_path, "report": report_path})
+        today = date.today()
         with _checked(job) as checked:  # the ledger is committed first: never behind the workbook
-            copies = _feedback(job, checked, feedback_dir)
-            write_outputs(checked.schedule, checked.report, out_path, csv_path, report_path, rows=checked.rows,
-                          feedback=None if copies is None else (copies, date.today()))
-    _finish(checked.report, job, f" Consolidated into {out_path}", _feedback_said(copies, feedback_dir))
+            fb = _feedback(checked, feedback_dir)
+            try:  # the consolidation, CSV and JSON first: no feedback copy can lose them
+                write_outputs(checked.schedule, checked.report, out_path, csv_path, report_path, rows=checked.rows,
+                              feedback=None if fb is None else (fb.copies, today))
+            finally:
+                if fb is not None:
+                    fb.write(job, checked, today)
+    _finish(checked.report, job, f" Consolidated into {out_path}", fb.said() if fb else (), fb.failed if fb else ())
 
 
 @main.command()
@@ -381,10 +398,14 @@ def validate(
                        registry_path,
                        {"report": report_path})
         with _checked(job) as checked:
-            if report_path:
-                checked.report.write_json(report_path)
-            copies = _feedback(job, checked, feedback_dir)
-    _finish(checked.report, job, more=_feedback_said(copies, feedback_dir))
+            fb = _feedback(checked, feedback_dir)
+            try:
+                if report_path:
+                    checked.report.write_json(report_path)
+            finally:
+                if fb is not None:
+                    fb.write(job, checked, date.today())
+    _finish(checked.report, job, more=fb.said() if fb else (), failed=fb.failed if fb else ())
 
 
 @main.command()

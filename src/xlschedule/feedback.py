@@ -23,7 +23,6 @@ could not read): ready to send on. Messages never hold evidence; the copies do, 
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Sequence
 from copy import copy
@@ -31,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.formatting.formatting import ConditionalFormattingList
 from openpyxl.formatting.rule import Rule
@@ -41,15 +40,15 @@ from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
 from . import feedback_mark, layout
-from .build import name_force
+from .build import name_force, open_blank
 from .codes import Code
 from .consolidation.kit import LINK, TOP_WRAP, Frame, fit_rows, header, print_setup, put, table, top
-from .errors import OutputError
 from .ingest import Templates, read_answers
 from .model import COVER_SHEET, META_SHEET, Finding, Return, ReturnStatus, Schedule, Severity
-from .packager import escape_cr, make_folder, workbook_bytes, write_atomic
+from .packager import excel_read, excel_text, fit_name, make_folder, workbook_bytes, write_atomic
 from .read import CellValue, WorkbookSnapshot, as_text, read_workbook
 from .registry import Blank, Registry
+from .report import printable
 from .upgrade import Answers, carry_into
 
 FEEDBACK_SHEET = "Feedback"
@@ -92,9 +91,14 @@ class Copy:
     """What became of one return that needs attention: its copy, or why it has none."""
 
     ret: Return
-    out: Path | None = None
+    out: Path | None = None  # where its copy goes
     reason: str = ""  # why there is no copy, when out is None
     kept: list[str] = field(default_factory=list)  # cells holding a value ingest could not accept, kept
+    failed: str = ""  # why its copy could not be written to `out`, when it could not
+
+    @property
+    def written(self) -> bool:
+        return self.out is not None and not self.failed
 
     @property
     def errors(self) -> int:
@@ -120,36 +124,71 @@ def write_feedback(
     returns: Sequence[Return], schedule: Schedule, out_dir: Path, registry: Registry | None = None,
     open_password: str | None = None, run_date: date | None = None,
 ) -> list[Copy]:
-    """A feedback copy in `out_dir` for every return with a finding, and the run's summary beside them.
+    """A feedback copy in `out_dir` for every return with a finding, and the run's summary beside them:
+    plan_feedback, then write_copies."""
+    copies = plan_feedback(returns, out_dir)
+    write_copies(copies, schedule, out_dir, registry, open_password, run_date)
+    return copies
 
-    Returns each return that needs attention with its copy, or why it has none (it could not be read as a
-    return of this round). Raises OutputError when `out_dir` cannot be written."""
-    run_date = run_date or date.today()
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{out_dir}: cannot create the feedback folder ({exc.strerror or exc})") from None
+
+def plan_feedback(returns: Sequence[Return], out_dir: Path) -> list[Copy]:
+    """Each return that needs attention, with where its copy goes or why it gets none. Nothing is written
+    (the consolidation, which lists them, is written first)."""
     inputs = {Path(r.file).resolve() for r in returns}
-    templates = Templates(schedule, registry)
     taken: set[str] = set()
     copies: list[Copy] = []
     for ret in returns:
         if not needs_attention(ret):
             continue
-        result = Copy(ret)
-        copies.append(result)
-        try:
-            reason = no_copy_reason(ret)
-            if reason:
-                raise CannotCopy(reason)
-            data, result.kept = annotated_copy(Path(ret.file), ret, templates, schedule, run_date, open_password)
-        except CannotCopy as exc:
-            result.reason = str(exc)
-            continue
-        result.out = _target(out_dir, Path(ret.file), taken, inputs)
-        _write(result.out, data)
-    _write(out_dir / SUMMARY_FILE, summary_text(copies, run_date).encode("utf-8"))
+        reason = no_copy_reason(ret)
+        copies.append(Copy(ret, reason=reason) if reason else
+                      Copy(ret, _target(out_dir, Path(ret.file), taken, inputs)))
     return copies
+
+
+def write_copies(
+    copies: Sequence[Copy], schedule: Schedule, out_dir: Path, registry: Registry | None = None,
+    open_password: str | None = None, run_date: date | None = None,
+) -> list[str]:
+    """Write each planned copy on its own, then the summary (feedback.txt). A copy that cannot be made or
+    written does not stop the others: it is marked (Copy.failed) and named in the summary. Returns a line
+    for each file that could not be written, naming it (never evidence)."""
+    run_date = run_date or date.today()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        for c in copies:
+            c.failed = "" if c.out is None else f"the folder could not be made: {exc.strerror or exc}"
+        return [f"{printable(str(out_dir))}: the feedback folder could not be made ({exc.strerror or exc}); "
+                "no copy and no summary were written"]
+    templates = Templates(schedule, registry)
+    for c in copies:
+        if c.out is not None:
+            _write_copy(c, c.out, templates, schedule, run_date, open_password)
+    problems = [f"{printable(str(c.out))}: the feedback copy of {printable(c.ret.file)} could not be written "
+                f"({c.failed}); the run's other outputs do not depend on it" for c in copies if c.failed]
+    summary = out_dir / SUMMARY_FILE
+    try:
+        write_atomic(summary, summary_text(copies, run_date).encode("utf-8"))
+    except OSError as exc:
+        problems.append(f"{printable(str(summary))}: could not be written ({exc.strerror or exc})")
+    return problems
+
+
+def _write_copy(c: Copy, out: Path, templates: Templates, schedule: Schedule, run_date: date,
+                open_password: str | None) -> None:
+    try:
+        data, c.kept = annotated_copy(Path(c.ret.file), c.ret, templates, schedule, run_date, open_password)
+    except CannotCopy as exc:
+        c.out, c.reason = None, str(exc)
+        return
+    except Exception as exc:  # noqa: BLE001 - one copy must not stop the others; its message may hold evidence
+        c.failed = f"{type(exc).__name__} while making it, a fault in xlschedule: please report it"
+        return
+    try:
+        write_atomic(out, data)
+    except OSError as exc:
+        c.failed = exc.strerror or type(exc).__name__
 
 
 def prepare_feedback(out_dir: Path | None) -> None:
@@ -160,10 +199,10 @@ def prepare_feedback(out_dir: Path | None) -> None:
 
 def feedback_line(copies: Sequence[Copy], out_dir: Path) -> str:
     """What the console says of the copies: how many, where, and how many returns got none (never evidence)."""
-    made = sum(1 for c in copies if c.out is not None)
+    made = sum(1 for c in copies if c.written)
     line = (f"Feedback: {made} cop{'y' if made == 1 else 'ies'} to send back in {out_dir}"
             f" ({out_dir / SUMMARY_FILE} says which forces and why)")
-    none = len(copies) - made
+    none = sum(1 for c in copies if c.out is None)
     if none:
         line += f"; {none} return{'s' if none != 1 else ''} could not be copied (listed there, with what to do)"
     return line + "."
@@ -181,23 +220,17 @@ def no_copy_reason(ret: Return) -> str | None:
 
 
 def _target(out_dir: Path, source: Path, taken: set[str], inputs: set[Path]) -> Path:
-    """`<name>-feedback.xlsx` in `out_dir`, never a return of the run nor another copy of this run."""
-    stem = f"{source.stem}{COPY_SUFFIX}"
+    """`<name>-feedback.xlsx` in `out_dir`, never a return of the run nor another copy of this run; a name too
+    long for the file system cut short the same way every time (packager.fit_name)."""
     n = 1
     while True:
-        name = f"{stem}.xlsx" if n == 1 else f"{stem}-{n}.xlsx"
+        ending = f"{COPY_SUFFIX}.xlsx" if n == 1 else f"{COPY_SUFFIX}-{n}.xlsx"
+        name = fit_name(source.stem + ending, ending)
         target = out_dir / name
         if name.casefold() not in taken and target.resolve() not in inputs:
             taken.add(name.casefold())
             return target
         n += 1
-
-
-def _write(path: Path, data: bytes) -> None:
-    try:
-        write_atomic(path, data)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 # --- one copy -------------------------------------------------------------------------------------------------
@@ -218,13 +251,13 @@ def annotated_copy(
     blank, problems = templates.resolve(str(path), snap.meta() or {})
     if blank is None or ret.force is None:
         raise CannotCopy(problems[0].message if problems else "its blank could not be found")
-    wb = load_workbook(io.BytesIO(blank.data))
+    wb = open_blank(blank.data)
     name_force(wb, blank.schedule, ret.force)
     carry_into(_answers(ret, snap, blank), wb, blank.form)
     kept = _keep_invalid(wb, snap, ret.findings)
     marks = _marks(ret, snap, blank, kept)
     _flag(wb, marks)
-    frame = Frame(marking=schedule.schedule.protective_marking, title=f"Feedback on {_which(ret)}")
+    frame = Frame(marking=schedule.schedule.protective_marking, title=printable(f"Feedback on {_which(ret)}"))
     _findings_sheet(wb, ret, frame, run_date, kept)
     _cover_note(wb, ret, run_date, blank.form.cover_cell("force"))
     return workbook_bytes(wb), sorted(f"{quote(s)}!{c}" for s, c in kept)
@@ -256,7 +289,7 @@ def _keep_invalid(wb: Workbook, snap: WorkbookSnapshot, findings: list[Finding])
         value = cv.value
         cell = wb[f.sheet][f.cell]
         if isinstance(value, str) or cv.is_formula or cv.is_error:
-            cell.value = escape_cr(str(value) if not cv.is_formula or str(value).startswith("=") else f"={value}")
+            cell.value = excel_text(str(value) if not cv.is_formula or str(value).startswith("=") else f"={value}")
             cell.data_type = "s"
         else:
             cell.value = value
@@ -315,7 +348,7 @@ def _flag(wb: Workbook, marks: dict[tuple[str, str], list[str]]) -> None:
             continue
         cell = wb[sheet][coord]
         text = "\n\n".join(paragraphs)
-        cell.comment = Comment(text, AUTHOR, height=min(400, 60 + 15 * (len(text) // 45)), width=320)
+        cell.comment = Comment(excel_text(text), AUTHOR, height=min(400, 60 + 15 * (len(text) // 45)), width=320)
         cell.border = FLAG_BORDER
         by_sheet.setdefault(sheet, []).append(coord)
     for sheet, coords in by_sheet.items():
@@ -338,10 +371,10 @@ def _flag_first(ws: Worksheet, cells: str) -> None:
 def _cover_note(wb: Workbook, ret: Return, run_date: date, force_cell: str) -> None:
     """The cover says, in a note on the force's name, that this is a feedback copy and where the findings are."""
     cover = wb[COVER_SHEET]
-    cover[force_cell].comment = Comment(
+    cover[force_cell].comment = Comment(excel_text(
         f"{_headline(ret, run_date)} {_counts(ret)} The findings are listed on the '{FEEDBACK_SHEET}' sheet, and "
-        "each flagged cell has a note like this one.", AUTHOR, height=120, width=320)
-    wb.properties.subject = _headline(ret, run_date)
+        "each flagged cell has a note like this one."), AUTHOR, height=120, width=320)
+    wb.properties.subject = printable(_headline(ret, run_date))  # a property, where no escape is read
 
 
 def _which(ret: Return) -> str:
@@ -429,7 +462,8 @@ def _findings_sheet(
 def _record(wb: Workbook, ws: Worksheet) -> None:
     """Name the Feedback sheet and its digest in the metadata, below the blank's own keys."""
     meta = wb[META_SHEET]
-    cells = {c.coordinate: c.value for row in ws.iter_rows() for c in row if c.value is not None}
+    cells = {c.coordinate: excel_read(c.value) if isinstance(c.value, str) else c.value  # as ingest will read it
+             for row in ws.iter_rows() for c in row if c.value is not None}
     row = meta.max_row + 1
     for offset, (key, value) in enumerate(((feedback_mark.SHEET_KEY, ws.title),
                                            (feedback_mark.DIGEST_KEY, feedback_mark.sheet_digest(cells)))):
@@ -448,7 +482,9 @@ def summary_rows(copies: Sequence[Copy]) -> list[tuple[str, str, str, str, int, 
     rows = []
     for c in copies:
         ret = c.ret
-        if c.out is not None:
+        if c.failed:
+            step = f"The copy could not be written ({c.failed}): make room, or clear what is in the way, and run again."
+        elif c.out is not None:
             step = ("Send the copy back to the force: they fix what its Feedback sheet lists and send it back."
                     if ret.status is not ReturnStatus.ACCEPTED else
                     "Accepted with warnings: send the copy back if the gaps matter.")
@@ -460,8 +496,10 @@ def summary_rows(copies: Sequence[Copy]) -> list[tuple[str, str, str, str, int, 
 
 
 def summary_text(copies: Sequence[Copy], run_date: date) -> str:
-    """The short text file beside the copies: which forces have copies to go back and why. No evidence."""
-    with_copy = [c for c in copies if c.out is not None]
+    """The short text file beside the copies: which forces have copies to go back and why. No evidence; names
+    and references escaped as the console shows them (report.printable), so the file reads the same anywhere."""
+    with_copy = [c for c in copies if c.written]
+    failed = [c for c in copies if c.failed]
     without = [c for c in copies if c.out is None]
     lines = [f"Feedback from the xlschedule run of {run_date.isoformat()}: {len(copies)} return(s) need attention, "
              f"{len(with_copy)} with a feedback copy to send back.", ""]
@@ -470,16 +508,26 @@ def summary_text(copies: Sequence[Copy], run_date: date) -> str:
                      "sends the copy back as it is):")
         for c in with_copy:
             assert c.out is not None
-            lines.append(f"- {c.ret.force}, return {c.ret.return_ref or '(no reference)'}: {c.out.name} (from "
-                         f"{c.ret.file}): {c.ret.status.value}, {c.errors} error(s), {c.warnings} warning(s): "
-                         f"{', '.join(c.codes)}")
+            lines.append(f"- {_who(c)}: {printable(c.out.name)} (from {printable(c.ret.file)}): {c.ret.status.value}, "
+                         f"{c.errors} error(s), {c.warnings} warning(s): {', '.join(c.codes)}")
+        lines.append("")
+    if failed:
+        lines.append("Copies that could not be written (make room, or clear what is in the way, and run again):")
+        for c in failed:
+            assert c.out is not None
+            lines.append(f"- {_who(c)}: {printable(c.out.name)} (from {printable(c.ret.file)}) could not be written "
+                         f"({c.failed})")
         lines.append("")
     if without:
         lines.append("No copy (the force sends the return again, as the reason says):")
         for c in without:
-            lines.append(f"- {c.ret.file}: {c.reason}")
+            lines.append(f"- {printable(c.ret.file)}: {printable(c.reason)}")
         lines.append("")
     return "\n".join(lines)
+
+
+def _who(c: Copy) -> str:
+    return f"{printable(c.ret.force or '')}, return {printable(c.ret.return_ref or '(no reference)')}"
 
 
 def add_summary_sheet(wb: Workbook, frame: Frame, copies: Sequence[Copy], run_date: date) -> Worksheet:
@@ -490,6 +538,8 @@ def add_summary_sheet(wb: Workbook, frame: Frame, copies: Sequence[Copy], run_da
         f"Returns of the run of {run_date.isoformat()} that need attention: {len(copies)}; "
         f"{with_copy} with a feedback copy to send back to the force.",
         "A copy is the return with every finding marked on its cell; the force fixes them and sends the copy back.",
+        f"The copies are written after this workbook, each on its own: {SUMMARY_FILE} beside them names any that "
+        "could not be written.",
     ]) + 1
     header(ws, head, SUMMARY_HEADERS, SUMMARY_WIDTHS)
     for offset, values in enumerate(summary_rows(copies), start=1):

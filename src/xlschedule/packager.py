@@ -6,6 +6,7 @@ Every module that saves something (blanks, samples, the consolidation, the JSON 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -18,20 +19,36 @@ from pathlib import Path
 from typing import IO, Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.writer.excel import ExcelWriter
 
 from .errors import OutputError
 
+#: What excel_text changes: a control character (CR included) or a lone surrogate (a file name that is not
+#: UTF-8), or what reads as Excel's escape.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ud800-\udfff]")
+_ESCAPE_LIKE = re.compile(r"_x[0-9A-Fa-f]{4}_")
 #: A carriage return (written raw, XML parsers turn CR LF into LF) and the underscore of a literal `_xHHHH_`
 #: (Excel would read it as an escape).
 _CR_OR_ESCAPE_LIKE = re.compile(r"\r|_(?=x[0-9A-Fa-f]{4}_)")
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
-def escape_cr(text: str) -> str:
-    """Text for a cell with its carriage returns kept, as Excel writes them: CR as `_x000D_` (a Windows line
-    break becomes `_x000D_` then LF), and a literal `_xHHHH_` as `_x005F_xHHHH_` so it stays literal.
-    Other control characters are left to the caller (openpyxl refuses them; escape them after this)."""
-    return _CR_OR_ESCAPE_LIKE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+def excel_text(text: str) -> str:
+    """Text for a cell or a note, written whole as Excel writes it: a control character (which XML cannot
+    hold, and openpyxl refuses) as Excel's own `_xHHHH_` escape, a carriage return as `_x000D_` (a Windows
+    line break becomes `_x000D_` then LF), a literal `_xHHHH_` as `_x005F_xHHHH_` so it stays literal, and a
+    file name's bytes that are not UTF-8 as \\xNN (see storable). Every writer of text from a return uses it."""
+    if (text.isprintable() or not _CONTROL.search(text)) and ("_x" not in text or not _ESCAPE_LIKE.search(text)):
+        return text  # most text: nothing to escape, found by the quickest scans (a control character is unprintable)
+    text = _CR_OR_ESCAPE_LIKE.sub(lambda m: f"_x{ord(m.group()):04X}_", storable(text))
+    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+
+
+def excel_read(text: str) -> str:
+    """Text as Excel (and calamine, and so ingest) reads what excel_text wrote: its escapes decoded."""
+    return _EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "_x" in text else text
+
 
 def storable(text: str) -> str:
     """Text that can be written as UTF-8 (to a workbook, CSV, JSON or the ledger). A file name need not be
@@ -118,6 +135,28 @@ def workbook_bytes(wb: Workbook) -> bytes:
     return out.getvalue()
 
 
+#: The longest file name, in bytes, that common file systems allow (ext4, XFS, Btrfs, APFS).
+NAME_MAX = 255
+#: What mkstemp adds to a temporary file's prefix: eight random characters, and atomic's ending.
+_TEMP_TAIL = len("12345678") + len(".tmp")
+
+
+def fit_name(name: str, ending: str | None = None, limit: int = NAME_MAX) -> str:
+    """`name` if it fits in `limit` bytes; else cut short before its `ending` (by default its extension), with
+    a digest of the whole name in place of what was cut: the same every time, and two names cut to the same
+    start stay apart."""
+    raw = os.fsencode(name)
+    if len(raw) <= limit:
+        return name
+    ending = Path(name).suffix if ending is None or not name.endswith(ending) else ending
+    tail = f"~{hashlib.sha256(raw).hexdigest()[:12]}{ending}"
+    head = name[: len(name) - len(ending)]
+    room = limit - len(os.fsencode(tail))
+    while head and len(os.fsencode(head)) > room:
+        head = head[: max(0, min(len(head) - 1, room))]
+    return head + tail
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temporary file beside `path` and rename it into place: a reader never sees half a file."""
     with atomic(path) as fh:
@@ -128,7 +167,8 @@ def write_atomic(path: Path, data: bytes) -> None:
 def atomic(path: Path) -> Iterator[IO[bytes]]:
     """A file to write `path` through, a piece at a time: written beside it, renamed into place only when
     the block ends without an error, removed otherwise."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    prefix = f".{fit_name(path.name, limit=NAME_MAX - len('..') - _TEMP_TAIL)}."  # within NAME_MAX, however long
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w+b") as fh:
             yield fh

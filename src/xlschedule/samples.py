@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import layout
-from .build import build_workbook, keep_rows_growing
+from .build import build_workbook, open_blank
 from .model import COVER_SHEET, Mode, Schedule
 from .packager import workbook_bytes, write_atomic
 
@@ -65,15 +65,9 @@ def answers(schedule: Schedule, mode: Mode, seed: int, return_ref: str = "R-1") 
 
 def fill(blank: bytes | Path, values: Cells, out: Path) -> None:
     """Type `values` into a blank's cells, keeping its protection, validations and hidden sheet."""
-    from io import BytesIO
-
-    from openpyxl import load_workbook
-
-    source = BytesIO(blank) if isinstance(blank, bytes) else blank
-    wb = load_workbook(source)
+    wb = open_blank(blank if isinstance(blank, bytes) else blank.read_bytes())
     for (sheet, cell), value in values.items():
         wb[sheet][cell].value = value
-    keep_rows_growing(wb)
     write_atomic(out, workbook_bytes(wb))
 
 

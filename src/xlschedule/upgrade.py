@@ -8,23 +8,23 @@ written atomically. `carry` (answers into a blank) is the library function other
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 
-from .build import build_blank, name_force
+from .build import build_blank, name_force, open_blank
 from .checks import normalise_option
 from .errors import OutputError, UsageError
 from .ingest import Templates, check_return, collect, crashed
 from .model import COVER_SHEET, ItemStatus, Mode, Return, ReturnStatus, Schedule
-from .packager import escape_cr, workbook_bytes, write_atomic
+from .packager import excel_text, workbook_bytes, write_atomic
 from .protection import PasswordHash, hash_password
 from .read import ensure_safe_xml
 from .registry import Form, Registry, workbook_fingerprint
+from .report import printable
 from .schedule import check_history
 
 
@@ -73,7 +73,7 @@ def carry(answers: Answers, blank: bytes, form: Form) -> bytes:
     Only input cells are written, so the blank's protection, validations and hidden sheet are kept.
     Scores that are numbers are written as numbers (as a dropdown enters them); evidence is always text,
     even when it starts with '='. Refs the form does not have are left out: see `not_placed`."""
-    wb = load_workbook(io.BytesIO(blank))
+    wb = open_blank(blank)
     carry_into(answers, wb, form)
     return workbook_bytes(wb)
 
@@ -98,9 +98,10 @@ def carry_into(answers: Answers, wb: Workbook, form: Form) -> None:
 
 
 def _text_or_value(cell: object, value: object) -> None:
-    """Write text as text (never a formula, carriage returns kept as Excel keeps them), other values as they are."""
+    """Write text as text, whole (never a formula; control characters and carriage returns as Excel keeps
+    them), other values as they are."""
     if isinstance(value, str):
-        cell.value = escape_cr(value)  # type: ignore[attr-defined]
+        cell.value = excel_text(value)  # type: ignore[attr-defined]
         cell.data_type = "s"  # type: ignore[attr-defined]
     else:
         cell.value = value  # type: ignore[attr-defined]
@@ -134,8 +135,10 @@ class Upgraded:
     def line(self, current: str) -> str:
         """One line saying what was carried, what could not be and what is new to answer."""
         if self.out is None:
-            return f"{self.ret.file}: not upgraded: {len(self.ret.errors())} error(s), listed below; fix them first"
-        parts = [f"{self.ret.file} -> {self.out}: schedule {self.ret.schedule_version} -> {current}",
+            return (f"{printable(self.ret.file)}: not upgraded: {len(self.ret.errors())} error(s), listed below; "
+                    "fix them first")
+        parts = [f"{printable(self.ret.file)} -> {printable(str(self.out))}: "
+                 f"schedule {self.ret.schedule_version} -> {current}",
                  f"carried {len(self.carried) + len(self.reworded)}"]
         for label, refs in (("reworded since, check the answer", self.reworded),
                             ("not carried, removed from the schedule", self.removed),
@@ -199,13 +202,14 @@ def _targets(files: list[Path], out_dir: Path) -> dict[Path, Path]:
     targets: dict[Path, Path] = {}
     seen: dict[str, Path] = {}
     for path in files:
-        target = out_dir / path.name
+        target = out_dir / path.name  # it fits: it is a file's name already (and atomic's temporary name fits)
         if target.resolve() in inputs:
-            raise UsageError(f"{target}: upgrading would overwrite a return; choose another --out folder")
-        if path.name.casefold() in seen:
-            raise UsageError(f"{seen[path.name.casefold()]} and {path} would both be written to {target}; "
-                             "upgrade them in separate runs")
-        seen[path.name.casefold()] = path
+            raise UsageError(f"{printable(str(target))}: upgrading would overwrite a return; "
+                             "choose another --out folder")
+        if target.name.casefold() in seen:
+            raise UsageError(f"{printable(str(seen[target.name.casefold()]))} and {printable(str(path))} would both "
+                             f"be written to {printable(str(target))}; upgrade them in separate runs")
+        seen[target.name.casefold()] = path
         targets[path] = target
     return targets
 
@@ -223,11 +227,14 @@ def upgrade_one(
     answers = Answers.of(ret)
     for ref in result.dropped:
         answers.rows[ref] = RowAnswer(None, answers.rows[ref].policy, answers.rows[ref].evidence)
-    data = carry(answers, fresh.blank(ret.force, ret.mode), Form.of(schedule, ret.mode))
+    try:
+        data = carry(answers, fresh.blank(ret.force, ret.mode), Form.of(schedule, ret.mode))
+    except Exception as exc:  # noqa: BLE001 - as in ingest: the file is named, its text (evidence) never printed
+        return Upgraded(crashed(path, type(exc).__name__))
     try:
         write_atomic(target, data)
     except OSError as exc:
-        raise OutputError(f"{target}: cannot write ({exc.strerror or exc})") from None
+        raise OutputError(f"{printable(str(target))}: cannot write ({exc.strerror or exc})") from None
     result.out = target
     return result
 

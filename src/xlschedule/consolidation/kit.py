@@ -7,21 +7,20 @@ cell such as `=HYPERLINK(...)` must not run on an analyst's machine.
 
 from __future__ import annotations
 
-import re
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
-from ..packager import escape_cr, storable
+from ..packager import excel_text
 
 # --- fonts and fills: every font names its face and size, so no client substitutes a wide serif ----
 
@@ -53,20 +52,6 @@ FILTER_BUTTON = 3
 
 
 # --- text that is safe to put in a cell ------------------------------------------------------
-
-
-#: What excel_text changes: a control character (CR included) or a lone surrogate (a file name that is not
-#: UTF-8), or what reads as Excel's escape.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ud800-\udfff]")
-_ESCAPE_LIKE = re.compile(r"_x[0-9A-Fa-f]{4}_")
-
-
-def excel_text(text: str) -> str:
-    """Control characters as Excel's own `_xHHHH_` escape: openpyxl refuses them, and dropping them loses text."""
-    if (text.isprintable() or not _CONTROL.search(text)) and ("_x" not in text or not _ESCAPE_LIKE.search(text)):
-        return text  # most text: nothing to escape, found by the quickest scans (a control character is unprintable)
-    text = storable(text)  # a file name that is not UTF-8
-    return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", escape_cr(text))
 
 
 def put(ws: Worksheet, row: int, column: int, value: Any, alignment: Alignment = TOP) -> Cell:
