@@ -31,7 +31,7 @@ from .ledger import DEFAULT_NAME as DEFAULT_LEDGER_NAME
 from .ledger import DEFAULT_WAIT, Ledger, RunRecorder
 from .ledger import default_path as default_ledger
 from .model import Mode, Schedule
-from .packager import check_writable
+from .packager import check_writable, sweep_temporaries
 from .registry import Registry, default_location
 from .report import Report, finding_line
 from .schedule import load_schedule
@@ -337,10 +337,12 @@ def ingest(
         for path, option in ((out_path, "--out"), (report_path, "--report"), (csv_path, "--csv"), (db, "--db")):
             check_writable(path, option)
         prepare_feedback(feedback_dir)
+        swept = sweep_temporaries([out_path, csv_path, report_path], feedback_dir)
         job = Checking("ingest", returns, schedule_path, strict, open_password, db, fresh, wait,
                        registry_path,
                        {"out": out_path, "csv": csv_path, "report": report_path})
         with _checked(job) as checked:  # the ledger is committed first: never behind the workbook
+            checked.report.notes += swept
             copies = _feedback(job, checked, feedback_dir)
             write_outputs(checked.schedule, checked.report, out_path, csv_path, report_path, rows=checked.rows,
                           feedback=None if copies is None else (copies, date.today()))
@@ -377,10 +379,12 @@ def validate(
         for path, option in ((report_path, "--report"), (db_path, "--db")):
             check_writable(path, option)
         prepare_feedback(feedback_dir)
+        swept = sweep_temporaries([report_path], feedback_dir)
         job = Checking("validate", returns, schedule_path, strict, open_password, db_path, fresh, wait,
                        registry_path,
                        {"report": report_path})
         with _checked(job) as checked:
+            checked.report.notes += swept
             if report_path:
                 checked.report.write_json(report_path)
             copies = _feedback(job, checked, feedback_dir)
