@@ -126,8 +126,9 @@ def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
 
     From a folder, only regular files (and links to them) with a spreadsheet's suffix are taken; anything
     else named like one (a named pipe, a link to nothing, a link that loops) is named in a note. The
-    registry, feedback folders and our temporary files are never returns. A path named on the command line
-    is taken as given, unless it is one of ours; if it is not a file, its return says so."""
+    registry, feedback folders found inside a folder and our temporary files are never returns. A path named
+    on the command line is taken as given (but for the registry and a temporary file of ours); if it is not a
+    file, its return says so (check_return)."""
     files: list[Path] = []
     taken: set[Path] = set()  # a file named twice (a folder and a file in it) is read once
     notes: list[str] = []

@@ -14,6 +14,9 @@ Schema (PRAGMA user_version = SCHEMA_VERSION, PRAGMA application_id = APPLICATIO
   forces) by a tool version: what was read from it and whether, on its own, it is accepted. A later run
   that meets the same bytes, template and tool version takes the judgment from here instead of reading
   the file again.
+  Each has a digest: SHA-256 of the judgment as stored (its row, findings and answers), written with it and
+  checked before it is reused, so a hand edit is noticed and its file read again (schema 2; a row of
+  schema 1 has none, and its file is read again). Not a keyed MAC: it catches accidents, not forgery.
 - `answers`: the answers of each judged return, one row per item or judgment, in the consolidation's order.
 - `findings`: each return's own findings (`return_id`), and those a run adds to a file (`file_id`:
   duplicates, --strict).
