@@ -526,12 +526,10 @@ class RunRecorder:
         )
         for query, left_out in queries:
             cur = self.conn.execute(query, (return_id,))
-            names = [d[0] for d in cur.description]
-            for row in cur:
-                kept = {n: v for n, v in zip(names, row, strict=True) if n not in left_out}
-                digest.update(json.dumps(kept, sort_keys=True, ensure_ascii=False).encode("utf-8", "surrogatepass"))
-                digest.update(b"\n")
-            digest.update(b"\x00")
+            names = sorted((d[0], i) for i, d in enumerate(cur.description) if d[0] not in left_out)
+            rows = [[row[i] for _, i in names] for row in cur]
+            text = json.dumps([[n for n, _ in names], rows], ensure_ascii=False)
+            digest.update(text.encode("utf-8", "surrogatepass") + b"\x00")
         return digest.hexdigest()
 
     def cached(self, seen: Seen) -> Return:
