@@ -34,7 +34,7 @@ from .read import (
     read_workbook,
 )
 from .registry import README as REGISTRY_README
-from .registry import Blank, Form, FormRow, Registry, locked_cells, plausible_release
+from .registry import REGISTRY_DIR, Blank, Form, FormRow, Registry, locked_cells, plausible_release
 from .report import Report
 from .schedule import check_history
 
@@ -84,10 +84,20 @@ def _begins(path: Path, head: str) -> bool:
         os.close(fd)
 
 
+REGISTRY_NOTE = "the registry of issued blanks (its blanks are not returns)"
+
+
+def is_registry(folder: Path) -> bool:
+    """A registry of issued blanks, by its layout (registry.py): a blanks folder, and its name or its README."""
+    return (folder / "blanks").is_dir() and (
+        folder.name == REGISTRY_DIR or _begins(folder / "README.txt", REGISTRY_README.splitlines()[0])
+    )
+
+
 def own_folder(folder: Path) -> str | None:
     """What a folder is when it is one xlschedule writes (never returns), or None."""
-    if (folder / "blanks").is_dir() and _begins(folder / "README.txt", REGISTRY_README.splitlines()[0]):
-        return "the registry of issued blanks (its blanks are not returns)"
+    if is_registry(folder):
+        return REGISTRY_NOTE
     if _begins(folder / FEEDBACK_SUMMARY, FEEDBACK_HEAD):
         return ("a folder of feedback copies xlschedule wrote (they go to the forces, and come back as returns; "
                 "put those with the returns)")
@@ -134,8 +144,8 @@ def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
     notes: list[str] = []
     for path in paths:
         inside = path.is_dir()
-        if inside and (ours := own_folder(path)) and ours.startswith("the registry"):
-            notes.append(f"skipped {path}: {ours}")
+        if inside and is_registry(path):
+            notes.append(f"skipped {path}: {REGISTRY_NOTE}")
             continue
         for file in _walk(path, notes) if inside else [path]:
             spreadsheet = file.suffix.lower() in SPREADSHEET_SUFFIXES
