@@ -320,7 +320,8 @@ def ingest(
 ) -> None:
     """Check completed returns and consolidate the accepted ones into one workbook.
 
-    RETURNS are files or folders (every .xlsx inside; Excel's ~$ owner files are skipped).
+    RETURNS are files or folders (every .xlsx inside; Excel's ~$ owner files, and xlschedule's registry,
+    feedback folders and temporary files, are skipped with a note).
     Each run is recorded in the ledger, and a file it has already judged is not read again.
     Exit status: 0 all accepted, 1 some rejected (the rest are still consolidated), 2 usage error or a
     ledger that cannot be used (newer, damaged, or held by another run).

@@ -353,9 +353,11 @@ def read_answers(ret: Return, snap: WorkbookSnapshot, blank: Blank) -> None:
     ret.findings.extend(cover_findings)
     ret.responses, value_findings = checks.read_responses(name, snap, schedule, blank.form)
     ret.findings.extend(value_findings)
-    ret.findings.extend(checks.check_nothing_answered(name, ret.responses, value_findings))
+    nothing = list(checks.check_nothing_answered(name, ret.responses, value_findings))
+    ret.findings.extend(nothing)
     invalid = {(f.sheet, f.cell) for f in value_findings}
-    ret.findings.extend(checks.check_unanswered(name, ret.responses, ret.mode, invalid))
+    if not nothing:  # one finding says it all
+        ret.findings.extend(checks.check_unanswered(name, ret.responses, ret.mode, invalid))
     ret.findings.extend(checks.check_low_scores(name, ret.responses, schedule, ret.mode))
     ret.findings.extend(checks.check_na_steps(name, ret.responses, schedule))
 
