@@ -379,6 +379,16 @@ def check_unanswered(
             )
 
 
+def check_nothing_answered(file: str, responses: list[Response], value_findings: list[Finding]) -> Iterator[Finding]:
+    """A return with no answer anywhere: no score, policy fit or evidence (the cover alone does not count). A
+    value typed but refused (a score of 7) is an answer, already reported as invalid."""
+    if value_findings:
+        return
+    if any(r.score is not None or r.policy is not None or (r.evidence or "").strip() for r in responses):
+        return
+    yield Code.NOTHING_ANSWERED.finding(file)
+
+
 def low_scores(schedule: Schedule, mode: Mode) -> set[str]:
     """Scores that need evidence behind them: No, and the bottom two points of a scale."""
     options = schedule.modes[mode].options

@@ -31,7 +31,7 @@ from .ledger import DEFAULT_NAME as DEFAULT_LEDGER_NAME
 from .ledger import DEFAULT_WAIT, Ledger, RunRecorder
 from .ledger import default_path as default_ledger
 from .model import Mode, Schedule
-from .packager import check_writable
+from .packager import check_writable, sweep_temporaries
 from .registry import Registry, default_location
 from .report import Report, finding_line
 from .schedule import load_schedule
@@ -332,7 +332,8 @@ def ingest(
 ) -> None:
     """Check completed returns and consolidate the accepted ones into one workbook.
 
-    RETURNS are files or folders (every .xlsx inside; Excel's ~$ owner files are skipped).
+    RETURNS are files or folders (every .xlsx inside; Excel's ~$ owner files, and xlschedule's registry,
+    feedback folders and temporary files, are skipped with a note).
     Each run is recorded in the ledger, and a file it has already judged is not read again.
     Exit status: 0 all accepted, 1 some rejected (the rest are still consolidated), 2 usage error, a
     ledger that cannot be used (newer, damaged, or held by another run) or a feedback copy not written.
@@ -349,11 +350,13 @@ def ingest(
         for path, option in ((out_path, "--out"), (report_path, "--report"), (csv_path, "--csv"), (db, "--db")):
             check_writable(path, option)
         prepare_feedback(feedback_dir)
+        swept = sweep_temporaries([out_path, csv_path, report_path], feedback_dir)
         job = Checking("ingest", returns, schedule_path, strict, open_password, db, fresh, wait,
                        registry_path,
                        {"out": out_path, "csv": csv_path, "report": report_path})
         today = date.today()
         with _checked(job) as checked:  # the ledger is committed first: never behind the workbook
+            checked.report.notes += swept
             fb = _feedback(checked, feedback_dir)
             try:  # the consolidation, CSV and JSON first: no feedback copy can lose them
                 write_outputs(checked.schedule, checked.report, out_path, csv_path, report_path, rows=checked.rows,
@@ -394,10 +397,12 @@ def validate(
         for path, option in ((report_path, "--report"), (db_path, "--db")):
             check_writable(path, option)
         prepare_feedback(feedback_dir)
+        swept = sweep_temporaries([report_path], feedback_dir)
         job = Checking("validate", returns, schedule_path, strict, open_password, db_path, fresh, wait,
                        registry_path,
                        {"report": report_path})
         with _checked(job) as checked:
+            checked.report.notes += swept
             fb = _feedback(checked, feedback_dir)
             try:
                 if report_path:

@@ -175,6 +175,15 @@ class Code(Enum):
         "The date of audit is the formula {function}, which gives a new date every time the file is opened; the "
         "date it showed when last saved, {date}, was used. Type the date itself, e.g. 2026-11-26.",
     )
+    NOTHING_ANSWERED = (
+        E,
+        "Nothing is answered in this return: no score, policy fit or evidence anywhere (a blank sent back is "
+        "most often the wrong file attached). Fill the return in, or send the completed one.",
+    )
+    NOT_A_FILE = (
+        E,
+        "Not a file but {what}; it was not opened. Name the workbook itself.",
+    )
 
     def __init__(self, severity: Severity, template: str) -> None:
         self.severity = severity

@@ -5,6 +5,9 @@ One bad file never stops the run: every problem becomes a finding on that file's
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,13 +27,14 @@ from .model import (
     Schedule,
     carry_responses,
 )
-from .packager import workbook_bytes
+from .packager import temporary_for, workbook_bytes
 from .read import (
     WorkbookSnapshot,
     ensure_safe_xml,
     read_workbook,
 )
-from .registry import Blank, Form, FormRow, Registry, locked_cells, plausible_release
+from .registry import README as REGISTRY_README
+from .registry import REGISTRY_DIR, Blank, Form, FormRow, Registry, locked_cells, plausible_release
 from .report import Report
 from .schedule import check_history
 
@@ -38,21 +42,124 @@ OWNER_FILE_PREFIX = "~$"
 #: Taken from folders. Anything that looks like a spreadsheet is read, so that a return saved in the
 #: wrong format is reported (with how to fix it) rather than silently left out.
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".xltx", ".xltm", ".ods", ".csv"}
+#: feedback.SUMMARY_FILE and how it begins (that module imports this one): a folder holding it is our output.
+FEEDBACK_SUMMARY, FEEDBACK_HEAD = "feedback.txt", "Feedback from the xlschedule run of "
+
+
+def what_it_is(path: Path) -> str | None:
+    """None for a regular file (or a link to one, which is followed); else what `path` is, for a message.
+    Only looks (stat), never opens: a named pipe is never waited on."""
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if path.is_symlink():
+            return "a link that loops" if exc.errno == errno.ELOOP else "a link to nothing (its target is gone)"
+        return f"a path that cannot be looked at ({exc.strerror or exc})"
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _begins(path: Path, head: str) -> bool:
+    """Whether `path` is a regular file that begins with `head` (opened without waiting, read no further)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return False
+        return os.read(fd, len(head.encode())) == head.encode()
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+REGISTRY_NOTE = "the registry of issued blanks (its blanks are not returns)"
+
+
+def is_registry(folder: Path) -> bool:
+    """A registry of issued blanks, by its layout (registry.py): a blanks folder, and its name or its README."""
+    return (folder / "blanks").is_dir() and (
+        folder.name == REGISTRY_DIR or _begins(folder / "README.txt", REGISTRY_README.splitlines()[0])
+    )
+
+
+def own_folder(folder: Path) -> str | None:
+    """What a folder is when it is one xlschedule writes (never returns), or None."""
+    if is_registry(folder):
+        return REGISTRY_NOTE
+    if _begins(folder / FEEDBACK_SUMMARY, FEEDBACK_HEAD):
+        return ("a folder of feedback copies xlschedule wrote (they go to the forces, and come back as returns; "
+                "put those with the returns)")
+    return None
+
+
+def _walk(root: Path, notes: list[str]) -> list[Path]:
+    """Every file below `root` (regular or not: the caller sorts them out), passing over our own folders and
+    not following links to folders (a link may loop), each with a note."""
+    found: list[Path] = []
+
+    def unreadable(exc: OSError) -> None:
+        notes.append(f"skipped {exc.filename}: cannot look inside it ({exc.strerror or exc})")
+
+    for top, folders, names in os.walk(root, onerror=unreadable):
+        here = Path(top)
+        keep = []
+        for name in sorted(folders):
+            folder = here / name
+            ours = own_folder(folder)
+            if folder.is_symlink():
+                notes.append(f"skipped {folder}: a link to a folder, not followed; name the folder itself to read it")
+            elif ours:
+                notes.append(f"skipped {folder}: {ours}")
+            else:
+                if folder.suffix.lower() in SPREADSHEET_SUFFIXES:
+                    notes.append(f"{folder}: a folder, not a workbook (a workbook is one file); looked inside it")
+                keep.append(name)
+        folders[:] = keep
+        found.extend(here / name for name in names)
+    return sorted(found)
 
 
 def collect(paths: Iterable[Path]) -> tuple[list[Path], list[str]]:
-    """Files to ingest, in a stable order, and notes about what was skipped."""
+    """Files to ingest, in a stable order, and notes about what was skipped.
+
+    From a folder, only regular files (and links to them) with a spreadsheet's suffix are taken; anything
+    else named like one (a named pipe, a link to nothing, a link that loops) is named in a note. The
+    registry, feedback folders found inside a folder and our temporary files are never returns. A path named
+    on the command line is taken as given (but for the registry and a temporary file of ours); if it is not a
+    file, its return says so (check_return)."""
     files: list[Path] = []
     taken: set[Path] = set()  # a file named twice (a folder and a file in it) is read once
     notes: list[str] = []
     for path in paths:
-        found = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in found:
+        inside = path.is_dir()
+        if inside and is_registry(path):
+            notes.append(f"skipped {path}: {REGISTRY_NOTE}")
+            continue
+        for file in _walk(path, notes) if inside else [path]:
+            spreadsheet = file.suffix.lower() in SPREADSHEET_SUFFIXES
+            kind = what_it_is(file) if inside and spreadsheet else None
             if file.name.startswith(OWNER_FILE_PREFIX):
                 notes.append(f"skipped {file}: an Excel owner (lock) file, not a return")
-            elif path.is_dir() and file.suffix.lower() not in SPREADSHEET_SUFFIXES:
+            elif temporary_for(file.name) is not None:
+                notes.append(f"skipped {file}: a temporary file xlschedule writes through (left by a run that was "
+                             "stopped), not a return")
+            elif inside and not spreadsheet:
                 if not file.name.startswith("."):
                     notes.append(f"skipped {file}: not a spreadsheet")
+            elif kind is not None:
+                notes.append(f"skipped {file}: named like a workbook, but {kind}")
             elif file not in taken:
                 taken.add(file)
                 files.append(file)
@@ -184,6 +291,11 @@ def check_return(
     name = str(path)
     ret = Return(file=name)
     templates = templates or Templates(schedule)
+    kind = what_it_is(path)
+    if kind is not None:  # never opened: a named pipe would wait for a writer
+        ret.findings.append(Code.NOT_A_FILE.finding(name, what=kind))
+        ret.status = ReturnStatus.REJECTED
+        return ret
     try:
         snap = read_workbook(path, open_password)
     except ReadError as exc:
@@ -241,8 +353,11 @@ def read_answers(ret: Return, snap: WorkbookSnapshot, blank: Blank) -> None:
     ret.findings.extend(cover_findings)
     ret.responses, value_findings = checks.read_responses(name, snap, schedule, blank.form)
     ret.findings.extend(value_findings)
+    nothing = list(checks.check_nothing_answered(name, ret.responses, value_findings))
+    ret.findings.extend(nothing)
     invalid = {(f.sheet, f.cell) for f in value_findings}
-    ret.findings.extend(checks.check_unanswered(name, ret.responses, ret.mode, invalid))
+    if not nothing:  # one finding says it all
+        ret.findings.extend(checks.check_unanswered(name, ret.responses, ret.mode, invalid))
     ret.findings.extend(checks.check_low_scores(name, ret.responses, schedule, ret.mode))
     ret.findings.extend(checks.check_na_steps(name, ret.responses, schedule))
 
@@ -361,6 +476,16 @@ def check_with_ledger(
         on_result=lambda path, ret: ledger.record(seen[by_path[path]], ret), registry=registry,
     )
     results.update(zip(todo, checked, strict=True))
+    altered = set(ledger.altered)
+    for i in todo:
+        s, ret = seen[i], results[i]
+        if s.path in altered:
+            ret.notes.append("the ledger's record of its judgment was changed since it was recorded (it no longer "
+                             "matches its digest), so the file was read again and judged afresh")
+        if ret.sha256 and ret.sha256 != s.sha256:  # rewritten between its hashing and its reading
+            s.sha256, s.size, s.mtime = ret.sha256, None, None  # the bytes judged were not those sized
+            ret.notes.append("it changed while this run read it; its judgment is of the bytes last read (the "
+                             "ledger has no size for them). Run again once it is no longer being written")
     return [results[i] for i in range(len(seen))], seen
 
 
@@ -392,6 +517,9 @@ def ingest(
         returns = check_files(files, schedule, open_password, on_file, workers, registry=registry)
     else:
         returns, seen = check_with_ledger(files, schedule, ledger, open_password, on_file, workers, registry)
+        if ledger.undigested:
+            notes.append(f"{ledger.undigested} file(s) judged by a release whose ledger kept no digest of its "
+                         "judgments were read again, so that every judgment reused can be checked")
     settle_duplicates(returns)
     if strict:
         apply_strict(returns)

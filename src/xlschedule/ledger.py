@@ -14,6 +14,9 @@ Schema (PRAGMA user_version = SCHEMA_VERSION, PRAGMA application_id = APPLICATIO
   forces) by a tool version: what was read from it and whether, on its own, it is accepted. A later run
   that meets the same bytes, template and tool version takes the judgment from here instead of reading
   the file again.
+  Each has a digest: SHA-256 of the judgment as stored (its row, findings and answers), written with it and
+  checked before it is reused, so a hand edit is noticed and its file read again (schema 2; a row of
+  schema 1 has none, and its file is read again). Not a keyed MAC: it catches accidents, not forgery.
 - `answers`: the answers of each judged return, one row per item or judgment, in the consolidation's order.
 - `findings`: each return's own findings (`return_id`), and those a run adds to a file (`file_id`:
   duplicates, --strict).
@@ -33,12 +36,13 @@ import hashlib
 import json
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from . import __version__
 from .errors import InputError
@@ -46,7 +50,7 @@ from .model import Finding, ItemStatus, Mode, Response, Return, ReturnStatus, Sc
 from .packager import storable, storable_json
 from .report import FileCounts
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 APPLICATION_ID = 0x786C7363  # "xlsc"
 DEFAULT_NAME = "xlschedule-ledger.sqlite"
 #: Seconds a run waits for another run that holds the ledger before it stops.
@@ -154,8 +158,13 @@ _V1 = [
             FROM files f JOIN findings x ON x.file_id = f.file_id
         ) ORDER BY run_id, file_id, added, finding_id""",
 ]
+_V2 = [
+    # SHA-256 of the judgment as stored (see RunRecorder.digest): a judgment is reused only while it matches.
+    # Rows of schema 1 have none, so their files are read again.
+    "ALTER TABLE returns ADD COLUMN digest TEXT",
+]
 #: MIGRATIONS[v] takes a ledger at user_version v to v + 1 (0 is an empty database).
-MIGRATIONS: list[list[str]] = [_V1]
+MIGRATIONS: list[list[str]] = [_V1, _V2]
 TABLES = {"runs", "returns", "answers", "files", "findings"}
 
 
@@ -176,14 +185,6 @@ def template_key(schedule: Schedule) -> str:
     """What a return is judged against: the schedule's content and its forces (a force missing from the
     list rejects a return). A change to either re-checks every file."""
     return hashlib.sha256(json.dumps([schedule.fingerprint, schedule.forces.names]).encode()).hexdigest()
-
-
-def file_sha256(path: Path) -> str | None:
-    try:
-        with path.open("rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest()
-    except OSError:
-        return None
 
 
 def _reached(stage: str) -> None:
@@ -435,14 +436,36 @@ class Seen:
 
     @classmethod
     def of(cls, path: Path) -> Seen:
-        size: int | None = None
-        mtime: str | None = None
+        """The file's size and hash from the same bytes, read once (a file rewritten meanwhile cannot give one
+        file's size with another's hash); a named pipe or device is not read (nor waited on)."""
+        size, mtime, sha = None, None, None
         try:
-            st = path.stat()
-            size, mtime = st.st_size, datetime.fromtimestamp(st.st_mtime, UTC).isoformat()
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except OSError:
-            pass
-        return cls(path, storable(str(path.resolve())), size, mtime, file_sha256(path))
+            fd = None
+        if fd is not None:
+            with os.fdopen(fd, "rb") as fh:
+                st = os.fstat(fd)
+                if stat.S_ISREG(st.st_mode):
+                    mtime = datetime.fromtimestamp(st.st_mtime, UTC).isoformat()
+                    size, sha = _read_hashed(fh)
+        try:
+            resolved = path.resolve()
+        except (OSError, RuntimeError):  # a link that loops
+            resolved = Path(os.path.abspath(path))
+        return cls(path, storable(str(resolved)), size, mtime, sha)
+
+
+def _read_hashed(fh: BinaryIO) -> tuple[int | None, str | None]:
+    """How many bytes a file gave and their SHA-256, read once to its end."""
+    digest, size = hashlib.sha256(), 0
+    try:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    except OSError:
+        return None, None
+    return size, digest.hexdigest()
 
 
 class RunRecorder:
@@ -467,16 +490,47 @@ class RunRecorder:
         )
         self.run_id = cur.lastrowid
         self._order = _Order(schedule)
+        #: Judgments this run did not reuse: edited since they were recorded (their files), or with no digest.
+        self.altered: list[Path] = []
+        self.undigested = 0
 
     def judgment(self, seen: Seen) -> int | None:
-        """The ledger's judgment of these bytes against this template by this tool version, if it may be reused."""
+        """The ledger's judgment of these bytes against this template by this tool version, if it may be reused:
+        only while it is as it was recorded (its digest matches). One that does not is counted in `altered`
+        or, written before judgments had digests, in `undigested`; its file is then read again."""
         if self.fresh or seen.sha256 is None:
             return None
         row = self.conn.execute(
-            "SELECT return_id FROM returns WHERE sha256 = ? AND template = ? AND tool_version = ? AND reusable",
-            (seen.sha256, self.template, __version__),
+            "SELECT return_id, digest FROM returns WHERE sha256 = ? AND template = ? AND tool_version = ? "
+            "AND reusable", (seen.sha256, self.template, __version__),
         ).fetchone()
-        return row[0] if row else None
+        if row is None:
+            return None
+        return_id, digest = row
+        if digest is None:
+            self.undigested += 1
+            return None
+        if digest != self.digest(return_id):
+            self.altered.append(seen.path)
+            return None
+        return int(return_id)
+
+    def digest(self, return_id: int) -> str:
+        """SHA-256 of a judgment as the ledger stores it: its returns row (but for the run that made it and the
+        digest itself), its findings and its answers, in order. A hand edit of any of them changes it."""
+        digest = hashlib.sha256()
+        queries = (
+            ("SELECT * FROM returns WHERE return_id = ?", {"return_id", "judged_in", "digest"}),
+            ("SELECT * FROM findings WHERE return_id = ? ORDER BY finding_id", {"finding_id", "return_id", "file_id"}),
+            ("SELECT * FROM answers WHERE return_id = ? ORDER BY seq, answer_id", {"answer_id", "return_id"}),
+        )
+        for query, left_out in queries:
+            cur = self.conn.execute(query, (return_id,))
+            names = sorted((d[0], i) for i, d in enumerate(cur.description) if d[0] not in left_out)
+            rows = [[row[i] for _, i in names] for row in cur]
+            text = json.dumps([[n for n, _ in names], rows], ensure_ascii=False)
+            digest.update(text.encode("utf-8", "surrogatepass") + b"\x00")
+        return digest.hexdigest()
 
     def cached(self, seen: Seen) -> Return:
         assert seen.return_id is not None
@@ -526,6 +580,8 @@ class RunRecorder:
               a.schedule_version, a.release, a.status.value, a.worded_as, a.asked, a.asked_ref)
              for seq, a in self._order.sorted(ret.responses)),
         )
+        assert return_id is not None
+        self.conn.execute("UPDATE returns SET digest = ? WHERE return_id = ?", (self.digest(return_id), return_id))
         seen.return_id, seen.checked = return_id, True
         if not self.keep_responses:
             ret.drop_responses()

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -163,12 +164,70 @@ def write_atomic(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
+#: The name atomic() writes `NAME` through: `.NAME.` + mkstemp's 8 random characters + `.tmp`.
+TEMPORARY_NAME = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp", re.DOTALL)
+#: A temporary file last changed this long before a run began is stale: its run was stopped (a run that is
+#: writing one changes it as it writes).
+STALE_AFTER = 60.0
+
+
+def temporary_for(name: str) -> str | None:
+    """The name of the file a temporary file of atomic() was being written for, or None if `name` is not one."""
+    match = TEMPORARY_NAME.fullmatch(name)
+    return match["name"] if match else None
+
+
+def remove_stale_temporaries(folder: Path, names: set[str] | None, began: float) -> list[Path]:
+    """Remove from `folder` the temporary files atomic() left there for a file in `names` (any, if None), last
+    changed STALE_AFTER seconds or more before `began` (a run that was stopped left them). Returns those removed;
+    one that cannot be removed is left."""
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        target = temporary_for(entry.name)
+        if target is None or (names is not None and target not in names):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False) or entry.stat().st_mtime > began - STALE_AFTER:
+                continue
+            os.unlink(entry.path)
+        except OSError:
+            continue
+        removed.append(Path(entry.path))
+    return removed
+
+
+def sweep_temporaries(outputs: list[Path | None], ours: Path | None = None) -> list[str]:
+    """Remove the stale temporary files of `outputs` beside them, and any in the folder `ours` (a --feedback
+    folder, which only xlschedule writes). Returns a note for each removed."""
+    began = time.time()
+    folders: dict[Path, set[str] | None] = {}
+    for path in outputs:
+        if path is not None:
+            names = folders.setdefault(path.parent, set())
+            if names is not None:
+                names.add(temporary_prefix(path.name)[1:-1])  # the name as its temporary file spells it
+    if ours is not None:
+        folders[ours] = None
+    return [f"removed {path}: a temporary file left by an xlschedule run that was stopped"
+            for folder, names in folders.items() for path in remove_stale_temporaries(folder, names, began)]
+
+
+def temporary_prefix(name: str) -> str:
+    """What a temporary file of atomic() for `name` starts with: `.NAME.`, NAME cut so that the whole fits in
+    NAME_MAX however long `name` is."""
+    return f".{fit_name(name, limit=NAME_MAX - len('..') - _TEMP_TAIL)}."
+
+
 @contextlib.contextmanager
 def atomic(path: Path) -> Iterator[IO[bytes]]:
-    """A file to write `path` through, a piece at a time: written beside it, renamed into place only when
-    the block ends without an error, removed otherwise."""
-    prefix = f".{fit_name(path.name, limit=NAME_MAX - len('..') - _TEMP_TAIL)}."  # within NAME_MAX, however long
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
+    """A file to write `path` through, a piece at a time: written beside it (named as TEMPORARY_NAME says, the
+    name cut to fit as temporary_prefix says), renamed into place only when the block ends without an error,
+    removed otherwise."""
+    fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path.name), suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w+b") as fh:
             yield fh
