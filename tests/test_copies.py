@@ -308,3 +308,39 @@ def test_a_full_disk_or_a_fault_in_one_copy_leaves_the_others_and_never_prints_e
     assert len(table_rows(c, "Returns", first="File")) == 3
     summary = (fb / SUMMARY_FILE).read_text(encoding="utf-8")
     assert "Bell" not in summary and "No space left on device" in summary and "RuntimeError" in summary
+
+
+def _row_xml(path: Path, sheet: str, row: int) -> str:
+    """The <row> start tag of `row` on `sheet`, as written."""
+    with zipfile.ZipFile(path) as zf:
+        book = zf.read("xl/workbook.xml").decode()
+        rels = zf.read("xl/_rels/workbook.xml.rels").decode()
+        rid = dict(re.findall(r'<sheet [^>]*name="([^"]+)"[^>]*r:id="([^"]+)"', book))[sheet]
+        target = re.search(rf'<Relationship[^>]*(?:Id="{rid}"[^>]*Target="([^"]+)"|Target="([^"]+)"[^>]*Id="{rid}")',
+                           rels)
+        part = (target.group(1) or target.group(2)).lstrip("/")
+        xml = zf.read(part if part.startswith("xl/") else f"xl/{part}").decode()
+    return re.search(rf'<row\b[^>]*\br="{row}"[^>]*>', xml).group()
+
+
+def test_long_evidence_shows_whole_in_every_copy(tmp_path, schedule):
+    """Excel and LibreOffice do not refit a row on opening: a copy's row is as tall as its evidence needs."""
+    from xlschedule.styles import text_height
+
+    out = build(tmp_path, "Kent")
+    sheet, cell = cells(schedule)["evidence"]
+    long = "The call handler identified the risk to the child and passed it on at once. " * 20
+    extra = {(sheet, cell): long, cells(schedule)["score"]: "Maybe"}
+    ret = fill(out / "Kent.xlsx", tmp_path / "returns" / "Kent-K-1.xlsx", schedule, MODE, 1, "K-1", extra)
+    assert run_cli("validate", str(ret), "--feedback", str(tmp_path / "fb"), "--registry",
+                   str(out / REGISTRY)).exit_code == 1
+    ok = fill(out / "Kent.xlsx", tmp_path / "ok" / "Kent-K-2.xlsx", schedule, MODE, 2, "K-2", {(sheet, cell): long})
+    assert run_cli("upgrade", str(ok), "--out", str(tmp_path / "up"), "--registry", str(out / REGISTRY)).exit_code == 0
+    row = int(cell.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    width = load_workbook(out / "Kent.xlsx")[sheet].column_dimensions[cell.rstrip("0123456789")].width
+    blank_height = float(re.search(r'\bht="([\d.]+)"', _row_xml(out / "Kent.xlsx", sheet, row)).group(1))
+    assert text_height(long, width) > blank_height  # the blank's starting height would cut it
+    for copy in (tmp_path / "fb" / "Kent-K-1-feedback.xlsx", tmp_path / "up" / "Kent-K-2.xlsx"):
+        tag = _row_xml(copy, sheet, row)
+        assert "customHeight" not in tag, copy  # still grows as the inspector edits it
+        assert float(re.search(r'\bht="([\d.]+)"', tag).group(1)) >= text_height(long, width), copy

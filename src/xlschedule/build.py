@@ -222,6 +222,20 @@ def open_blank(data: bytes) -> Workbook:
     return wb
 
 
+def fit_row_to(ws: Worksheet, coord: str, text: str) -> None:
+    """Make the growing row of `coord` tall enough for `text` wrapped in its column (never shorter than it is).
+
+    Neither Excel nor LibreOffice refits a row on opening, so evidence typed into a copy by us would show cut
+    at the blank's starting height until someone edits it. A fixed row (customHeight) stays as it is."""
+    cell = ws[coord]
+    dim = ws.row_dimensions[cell.row]
+    if dim.customHeight:
+        return
+    height = text_height(text, ws.column_dimensions[cell.column_letter].width or EVIDENCE_WIDTH)
+    if height > (dim.ht or 0):
+        _grow(ws, cell.row, height)
+
+
 def _growing_rows(data: bytes) -> dict[str, list[int]]:
     """Sheet name -> its rows that have a height but no custom height: those that grow with their text."""
     import io

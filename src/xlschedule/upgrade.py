@@ -15,7 +15,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from .build import build_blank, name_force, open_blank
+from .build import build_blank, fit_row_to, name_force, open_blank
 from .checks import normalise_option
 from .errors import OutputError, UsageError
 from .ingest import Templates, check_return, collect, crashed
@@ -95,6 +95,8 @@ def carry_into(answers: Answers, wb: Workbook, form: Form) -> None:
             ws[row.policy].value = given.policy
         if given.evidence is not None:
             _text_or_value(ws[row.evidence], given.evidence)
+            if isinstance(given.evidence, str):
+                fit_row_to(ws, row.evidence, given.evidence)
 
 
 def _text_or_value(cell: object, value: object) -> None:
