@@ -344,3 +344,29 @@ def test_long_evidence_shows_whole_in_every_copy(tmp_path, schedule):
         tag = _row_xml(copy, sheet, row)
         assert "customHeight" not in tag, copy  # still grows as the inspector edits it
         assert float(re.search(r'\bht="([\d.]+)"', tag).group(1)) >= text_height(long, width), copy
+
+
+def test_a_fault_in_xlschedule_is_one_line_that_never_quotes_a_return(tmp_path, schedule, monkeypatch):
+    """A bug's exception may carry evidence in its message: the command line names its type only."""
+    from click.testing import CliRunner
+
+    from xlschedule import consolidate
+    from xlschedule.cli import main
+
+    def fault(*_args, **_kwargs):
+        raise RuntimeError(f"could not place {EVIDENCE}")
+
+    monkeypatch.setattr(consolidate, "write_outputs", fault)
+    monkeypatch.delenv("XLSCHEDULE_DEBUG", raising=False)
+    out = build(tmp_path, "Kent")
+    ret = controlled_return(out, tmp_path / "returns" / "Kent-K-1.xlsx", schedule, finding=False)
+    result = CliRunner().invoke(main, ["ingest", str(ret), "--out", str(tmp_path / "c.xlsx"), "--registry",
+                                       str(out / REGISTRY)])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "RuntimeError" in result.output and "XLSCHEDULE_DEBUG=1" in result.output
+    assert "Bell" not in result.output and "\x1b" not in result.output
+    monkeypatch.setenv("XLSCHEDULE_DEBUG", "1")
+    again = CliRunner().invoke(main, ["ingest", str(ret), "--out", str(tmp_path / "c.xlsx"), "--registry",
+                                      str(out / REGISTRY)])
+    assert isinstance(again.exception, RuntimeError)  # asked for: the fault itself, to report it

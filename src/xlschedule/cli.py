@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
 EXIT_USAGE = 2
 PROGRESS_THRESHOLD = 5
 DEFAULT_OUT = Path("output") / "consolidated.xlsx"
+#: Set to show a fault's traceback (which may quote evidence) instead of one line naming its type.
+DEBUG_VARIABLE = "XLSCHEDULE_DEBUG"
 
 err_console = Console(stderr=True)
 
@@ -72,6 +75,16 @@ def reported() -> Iterator[None]:
         raise CannotRun(str(exc)) from None
     except XlscheduleError as exc:
         raise Failure(str(exc)) from None
+    except click.ClickException:
+        raise
+    except Exception as exc:  # a fault in xlschedule: its message may quote a return's text, so it is not shown
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        raise Failure(
+            f"xlschedule met a fault it did not expect ({type(exc).__name__}) and stopped; what the lines above "
+            f"say was done is done. Please report it; {DEBUG_VARIABLE}=1 shows where it happened (its message "
+            "may quote a return's text, so keep that output as sensitive as the returns)"
+        ) from None
 
 
 def _progress(show: bool) -> Progress:
