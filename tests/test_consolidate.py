@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import csv
+import errno
+import io
+import os
 import re
 import subprocess
 import time
@@ -23,6 +26,7 @@ from xlschedule.consolidate import (
 )
 from xlschedule.model import Finding, Mode, Response, Return, ReturnStatus, Schedule, Severity
 
+from conftest import ROOT, run_cli
 from libreoffice import SOFFICE, require_libreoffice
 
 SHEETS = ["Cover", "Contents", "Notes", "Summary", "Judgments (scale)", "Judgments (yes-no)", "Judgments (written)",
@@ -463,3 +467,57 @@ def test_libreoffice_reads_no_csv_field_as_a_formula(tmp_path, schedule):
     # LibreOffice reads a lone CR as a line break, as Excel does; that text is the CSV's, the ' kept.
     expected = {inert(t).replace("\r", "\n") for t in INJECTED}
     assert set(seen) == expected
+
+
+# --- a full disk ---------------------------------------------------------------------------------------
+
+
+class FullDisk(io.RawIOBase):
+    """A file on a disk that fills after `room` bytes: writes past it fail as the OS fails them."""
+
+    def __init__(self, fh, room: int) -> None:
+        self.fh, self.room = fh, room
+
+    def write(self, data) -> int:
+        if self.fh.tell() + len(data) > self.room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self.fh.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.fh, name)
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, *args) -> int:
+        return self.fh.seek(*args)
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
+
+@pytest.mark.parametrize("full", ["out", "csv"])
+def test_a_full_disk_is_blamed_on_the_file_that_was_being_written(tmp_path, monkeypatch, full):
+    """The workbook and the CSV are written in one pass: a failure to write one names that one."""
+    import contextlib
+
+    from xlschedule import packager
+
+    paths = {"out": tmp_path / "out" / "consolidated.xlsx", "csv": tmp_path / "csv" / "responses.csv"}
+    for path in paths.values():
+        path.parent.mkdir()
+    atomic = packager.atomic
+
+    @contextlib.contextmanager
+    def on_a_full_disk(path):
+        with atomic(path) as fh:
+            yield FullDisk(fh, 4_096) if path == paths[full] else fh
+
+    monkeypatch.setattr(packager, "atomic", on_a_full_disk)
+    result = run_cli("ingest", str(ROOT / "samples"), "--out", str(paths["out"]), "--csv", str(paths["csv"]),
+                     "--db", str(tmp_path / "ledger.sqlite"))
+    assert result.exit_code == 2, result.output
+    other = paths["csv" if full == "out" else "out"]
+    assert f"{paths[full]}: cannot write (No space left on device)" in result.output
+    assert str(other) not in result.output
+    assert not paths[full].exists() and [p.name for p in tmp_path.rglob("*.tmp")] == []
