@@ -5,9 +5,12 @@ differently; every sheet we write must read the same through any reader whicheve
 from __future__ import annotations
 
 import csv
+import io
 import os
+import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -43,3 +46,35 @@ def test_every_sheet_reads_the_same_whichever_xml_serialiser_openpyxl_uses(tmp_p
         answers = len(list(csv.reader(fh))) - 1
     assert answers > 400
     assert counts["Responses"][0] == 4 + answers  # title, note and a blank row above the header, then the header
+
+
+def respelled(package: bytes) -> bytes:
+    """The same package, its XML spelt another legal way: attributes in single quotes, a space before `/>`,
+    every empty element with an end tag."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(package)) as zin, zipfile.ZipFile(out, "w") as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name.endswith((".xml", ".rels")):
+                data = re.sub(rb'="([^"\']*)"', rb"='\1'", data)
+                data = re.sub(rb"<([\w:]+)([^<>]*?)\s*/>", rb"<\1\2 ></\1>", data)
+            zout.writestr(name, data)
+    return out.getvalue()
+
+
+def test_the_streamed_sheets_do_not_depend_on_how_the_template_is_spelt(tmp_path, monkeypatch, schedule):
+    from xlschedule import consolidate
+    from xlschedule.report import Report
+
+    from test_consolidate import sample_returns
+
+    spelt = consolidate.workbook_bytes
+    monkeypatch.setattr(consolidate, "workbook_bytes", lambda wb: respelled(spelt(wb)))
+    out = tmp_path / "consolidated.xlsx"
+    returns = sample_returns(schedule)
+    consolidate.write_outputs(schedule, Report(returns=returns), out)
+    counts = row_counts(out)
+    assert {name: len(set(c)) for name, c in counts.items()} == {name: 1 for name in counts}, counts
+    answers = sum(len(r.responses) for r in returns if r.status.value == "accepted")
+    assert counts["Responses"][0] == 4 + answers
+    assert load_workbook(out)["Responses"].tables["Responses"].ref == f"A4:N{4 + answers}"
