@@ -89,9 +89,8 @@ def csv_text(text: str) -> str:
     FORMULA_START (OWASP's advice: Excel and LibreOffice then show it as text, the `'` with it), and before
     text that already starts with `'`s and then one of them, so that taking one `'` off any field that
     starts with `'`s and one of them always gives the exact text back."""
-    if text[:1] in FORMULA_START and text:
-        return "'" + text
-    if text[:1] == "'" and text.lstrip("'")[:1] in FORMULA_START and text.lstrip("'"):
+    first = text[:1]
+    if first in FORMULA_START or (first == "'" and text.lstrip("'")[:1] in FORMULA_START):
         return "'" + text
     return text
 
