@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import csv
+import errno
+import io
+import os
+import re
+import subprocess
 import time
 import zipfile
 from pathlib import Path
@@ -20,6 +25,9 @@ from xlschedule.consolidate import (
     write_responses_csv,
 )
 from xlschedule.model import Finding, Mode, Response, Return, ReturnStatus, Schedule, Severity
+
+from conftest import ROOT, run_cli
+from libreoffice import SOFFICE, require_libreoffice
 
 SHEETS = ["Cover", "Contents", "Notes", "Summary", "Judgments (scale)", "Judgments (yes-no)", "Judgments (written)",
           "Charts", "Items (scale)", "Items (yes-no)", "Items (written)", "Policy fit", "Policy by force", "Mismatches",
@@ -379,9 +387,137 @@ def test_responses_csv_round_trips(tmp_path, schedule, returns):
         assert reader.fieldnames == list(RESPONSE_COLUMNS)
         rows = list(reader)
     assert len(rows) == 5 * (schedule.item_count + len(schedule.sections))
-    evidence = {r["Evidence"] for r in rows}
-    assert set(TRICKY) <= evidence  # raw text, control character included
+    evidence = {undo_csv(r["Evidence"]) for r in rows}
+    assert set(TRICKY) <= evidence  # the exact text, control character included, once its ' is taken off
     assert "x" * 32_767 in evidence
     kent_a = {r["Ref"]: r for r in rows if r["Source file"] == "in/kent-a.xlsx"}
     assert kent_a["OA.J"]["Score"] == "4" and kent_a["1.J"]["Score"] == "N/A" and kent_a["1.3"]["Score"] == ""
-    assert kent_a["OA.J"]["Return"] == "=cmd|' /C calc'!A0"
+    assert kent_a["OA.J"]["Return"] == "'=cmd|' /C calc'!A0"
+
+
+# --- the CSV opened in a spreadsheet ---------------------------------------------------------------
+
+#: What a spreadsheet may take for the start of a formula at the start of a field (OWASP's list, their
+#: full-width forms included): the CSV puts a `'` before such text, and before text that already starts
+#: with `'`s and then one of them, so taking one `'` off gives the text back whatever it was.
+FORMULA_START = "=+-@\t\r\n\x00\uff1d\uff0b\uff0d\uff20"
+INJECTED = ['=HYPERLINK("http://x","y")', "+44 7700 900123", "-see above", "@Sgt Smith", "\tindented", "\rcr first",
+            "=1+1", "-2", "+3", "\uff1d1+1", "'=already quoted", "''=twice", "'plain quote", "plain", "a=b"]
+
+
+def inert(text: str) -> str:
+    """What the CSV holds for `text`."""
+    return "'" + text if re.match(f"'*[{re.escape(FORMULA_START)}]", text) else text
+
+
+def undo_csv(field: str) -> str:
+    """The exact text of a CSV field, as the README tells an analyst to get it."""
+    return field[1:] if re.match(f"'+[{re.escape(FORMULA_START)}]", field) else field
+
+
+def injected_refs(schedule: Schedule) -> list[str]:
+    """The refs that hold INJECTED's texts as evidence, one each."""
+    refs = [r.ref for r in make_return(schedule, "x", "Kent", Mode.SCALE, None).responses]
+    return refs[:len(INJECTED)]
+
+
+def injected_returns(schedule: Schedule) -> list[Return]:
+    evidence = dict(zip(injected_refs(schedule), INJECTED))
+    return [make_return(schedule, "in/=cmd.xlsx", "Kent", Mode.SCALE, "@ref", evidence=evidence,
+                        scores={"1.1": "2"})]
+
+
+def test_no_csv_field_starts_a_formula_and_its_text_comes_back(tmp_path, schedule):
+    path = tmp_path / "responses.csv"
+    write_responses_csv(schedule, injected_returns(schedule), path)
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        assert not any(field[:1] in FORMULA_START and field for field in row.values()), row
+    kent = {r["Ref"]: r for r in rows}
+    fields = [kent[ref]["Evidence"] for ref in injected_refs(schedule)]
+    assert [undo_csv(field) for field in fields] == INJECTED
+    assert fields[0] == "'" + INJECTED[0]
+    assert fields[10:14] == ["''=already quoted", "'''=twice", "'plain quote", "plain"]
+    assert kent["1.1"]["Return"] == "'@ref" and kent["1.1"]["Source file"] == "in/=cmd.xlsx"
+    assert kent["1.1"]["Score"] == "2"  # a number stays a number
+
+
+
+def test_libreoffice_reads_no_csv_field_as_a_formula(tmp_path, schedule):
+    """The CSV opened as LibreOffice opens it (its CSV filter, default options but UTF-8, as Excel reads a
+    BOM): every cell is text, the evidence after its `'`, never a formula."""
+    require_libreoffice()
+    path = tmp_path / "responses.csv"
+    write_responses_csv(schedule, injected_returns(schedule), path)
+    subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+                    "--infilter=Text - txt - csv (StarCalc):44,34,76,1", "--convert-to", "xlsx",
+                    "--outdir", str(tmp_path / "lo"), str(path)], check=True, capture_output=True, timeout=600)
+    ws = load_workbook(tmp_path / "lo" / "responses.xlsx").active
+    header = [c.value for c in ws[1]]
+    evidence, ret = header.index("Evidence") + 1, header.index("Return") + 1
+    assert not [c.coordinate for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    seen = {}
+    for r in range(2, ws.max_row + 1):
+        cell = ws.cell(r, evidence)
+        if cell.value is not None:
+            assert cell.data_type == "s", cell.coordinate
+            seen[cell.value] = cell
+        assert ws.cell(r, ret).value == "'@ref"
+    # LibreOffice reads a lone CR as a line break, as Excel does; that text is the CSV's, the ' kept.
+    expected = {inert(t).replace("\r", "\n") for t in INJECTED}
+    assert set(seen) == expected
+
+
+# --- a full disk ---------------------------------------------------------------------------------------
+
+
+class FullDisk(io.RawIOBase):
+    """A file on a disk that fills after `room` bytes: writes past it fail as the OS fails them."""
+
+    def __init__(self, fh, room: int) -> None:
+        self.fh, self.room = fh, room
+
+    def write(self, data) -> int:
+        if self.fh.tell() + len(data) > self.room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self.fh.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self.fh, name)
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, *args) -> int:
+        return self.fh.seek(*args)
+
+    def tell(self) -> int:
+        return self.fh.tell()
+
+
+@pytest.mark.parametrize("full", ["out", "csv"])
+def test_a_full_disk_is_blamed_on_the_file_that_was_being_written(tmp_path, monkeypatch, full):
+    """The workbook and the CSV are written in one pass: a failure to write one names that one."""
+    import contextlib
+
+    from xlschedule import packager
+
+    paths = {"out": tmp_path / "out" / "consolidated.xlsx", "csv": tmp_path / "csv" / "responses.csv"}
+    for path in paths.values():
+        path.parent.mkdir()
+    atomic = packager.atomic
+
+    @contextlib.contextmanager
+    def on_a_full_disk(path):
+        with atomic(path) as fh:
+            yield FullDisk(fh, 4_096) if path == paths[full] else fh
+
+    monkeypatch.setattr(packager, "atomic", on_a_full_disk)
+    result = run_cli("ingest", str(ROOT / "samples"), "--out", str(paths["out"]), "--csv", str(paths["csv"]),
+                     "--db", str(tmp_path / "ledger.sqlite"))
+    assert result.exit_code == 2, result.output
+    other = paths["csv" if full == "out" else "out"]
+    assert f"{paths[full]}: cannot write (No space left on device)" in result.output
+    assert str(other) not in result.output
+    assert not paths[full].exists() and [p.name for p in tmp_path.rglob("*.tmp")] == []

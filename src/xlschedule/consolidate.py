@@ -49,7 +49,7 @@ from .styles import row_height
 #: The run's feedback copies and its date, for the Feedback sheet.
 Feedback = tuple[Sequence[Copy], date]
 
-__all__ = ["RESPONSE_COLUMNS", "Rows", "consolidation_workbook", "excel_text", "write_consolidation",
+__all__ = ["RESPONSE_COLUMNS", "Rows", "consolidation_workbook", "csv_text", "excel_text", "write_consolidation",
            "write_outputs", "write_responses_csv"]
 
 RESPONSE_WIDTHS = (16, 12, 20, 7, 45, 8, 9, 70, 28, 7, 10, 9, 10, 10)
@@ -78,9 +78,27 @@ def write_responses(ws: Worksheet, frame: Frame, na: str) -> None:
     print_setup(ws, frame, head)
 
 
+#: What a spreadsheet may read as the start of a formula at the start of a CSV field: OWASP's list (= + - @,
+#: tab, carriage return, line feed), NUL (OWASP's ASVS), and the full-width = + - @ that Excel in an East Asian
+#: locale takes for their ASCII forms.
+FORMULA_START = frozenset("=+-@\t\r\n\x00\uff1d\uff0b\uff0d\uff20")
+
+
+def csv_text(text: str) -> str:
+    """Text for a CSV field that no spreadsheet opens as a formula: a `'` before text that starts with one of
+    FORMULA_START (OWASP's advice: Excel and LibreOffice then show it as text, the `'` with it), and before
+    text that already starts with `'`s and then one of them, so that taking one `'` off any field that
+    starts with `'`s and one of them always gives the exact text back."""
+    first = text[:1]
+    if first in FORMULA_START or (first == "'" and text.lstrip("'")[:1] in FORMULA_START):
+        return "'" + text
+    return text
+
+
 class CsvLines:
     """The CSV of the response rows into `out`, with a BOM so Excel reads UTF-8, exactly as csv.writer writes
-    them (the excel dialect, CRLF): text as csv.writer quotes it, any other value as csv.writer writes it,
+    them (the excel dialect, CRLF): text made inert (csv_text) as csv.writer quotes it, any other value as
+    csv.writer writes it (so numbers stay numbers),
     each field made once for each value that repeats (see streamsheet.Memo).
     Lines are written a batch at a time; `close` writes the last."""
 
@@ -94,7 +112,8 @@ class CsvLines:
         self.fields = streamsheet.Memo(lambda c, value: self.field(value) + ends[c], RESPONSE_SHARED)
 
     def field(self, value: Any) -> str:
-        if type(value) is str:  # quoted, its quotes doubled, if it holds a comma, a quote or a line break
+        if type(value) is str:  # inert, then quoted, its quotes doubled, if it holds a comma, a quote or a line break
+            value = csv_text(value)
             quoted = "," in value or '"' in value or "\r" in value or "\n" in value
             return '"' + value.replace('"', '""') + '"' if quoted else value
         self.buffer.seek(0)
@@ -114,7 +133,7 @@ class CsvLines:
 
 def stream_rows(rows: Rows, csv_file: IO[bytes] | None) -> Iterator[streamsheet.StreamRow]:
     """Each response row as a sheet row (its values as they are: streamsheet makes the text inert), with the
-    height its wrapped text needs, writing the CSV row beside it: raw text, as analysts' tools expect."""
+    height its wrapped text needs, writing the CSV row beside it (its text inert, see csv_text)."""
     widths = [header_width(name, w) for name, w in zip(RESPONSE_COLUMNS, RESPONSE_WIDTHS, strict=True)]
     # Items and sections repeat for every return, files for every answer of one: each is measured once.
     by_item: dict[tuple[str | None, str | None], int] = {}

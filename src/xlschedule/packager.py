@@ -13,6 +13,7 @@ import os
 import re
 import tempfile
 import time
+import typing
 import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -269,9 +270,38 @@ def write_output(path: Path, data: bytes) -> None:
 
 @contextlib.contextmanager
 def output(path: Path) -> Iterator[IO[bytes]]:
-    """atomic(), with a failure to write reported as an OutputError naming the file."""
+    """atomic(), with a failure to write reported as an OutputError naming the file.
+
+    Several outputs may be written in one pass (the workbook and the CSV): the file given fails its own
+    writes with an error naming it, so the failure is not taken for that of another output open around it."""
     try:
         with atomic(path) as fh:
-            yield fh
+            yield typing.cast(IO[bytes], _Named(fh, path))
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise _cannot_write(path, exc) from None
+
+
+def _cannot_write(path: Path, exc: OSError) -> OutputError:
+    return OutputError(f"{path}: cannot write ({exc.strerror or exc})")
+
+
+class _Named:
+    """A file being written whose writes that fail raise an OutputError naming it."""
+
+    def __init__(self, fh: IO[bytes], path: Path) -> None:
+        self._fh, self._path = fh, path
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self._fh.write(data)
+        except OSError as exc:
+            raise _cannot_write(self._path, exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._fh.flush()
+        except OSError as exc:
+            raise _cannot_write(self._path, exc) from None
+
+    def __getattr__(self, name: str) -> Any:  # seek, tell, seekable...: as the file has them
+        return getattr(self._fh, name)

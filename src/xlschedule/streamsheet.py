@@ -21,6 +21,7 @@ import zipfile
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
+from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from openpyxl.utils import get_column_letter
@@ -41,6 +42,9 @@ LEVEL = 1
 #: A row to stream: its values (None for an empty cell) and its height in points (None for the default).
 StreamRow = tuple[Sequence[Any], float | None]
 
+#: An XML name's namespace prefix and its colon, or nothing.
+_PREFIX = r"(?:[A-Za-z_][\w.-]*:)?"
+
 
 class SharedStrings:
     """A shared-string table for the streamed rows (openpyxl writes its own strings inline)."""
@@ -60,35 +64,68 @@ class SharedStrings:
 
 
 def _declare_shared_strings(name: str, data: bytes) -> bytes:
-    """The content type and the workbook's relationship that make the shared-string table part of it."""
+    """The content type and the workbook's relationship that make the shared-string table part of it, each
+    put before its part's closing tag, however the library that wrote the part spaced or prefixed it."""
     if name == "[Content_Types].xml":
-        return data.replace(b"</Types>", f'<Override PartName="/{SHARED_STRINGS}" ContentType="{SST_TYPE}"/></Types>'
-                            .encode())
+        return _before_close(data, "Types", f'Override PartName="/{SHARED_STRINGS}" ContentType="{SST_TYPE}"/>')
     if name == "xl/_rels/workbook.xml.rels":
-        return data.replace(b"</Relationships>", f'<Relationship Id="rIdSharedStrings" Type="{SST_REL}" '
-                            f'Target="sharedStrings.xml"/></Relationships>'.encode())
+        return _before_close(data, "Relationships", f'Relationship Id="rIdSharedStrings" Type="{SST_REL}" '
+                             'Target="sharedStrings.xml"/>')
     return data
+
+
+def _before_close(data: bytes, root: str, element: str) -> bytes:
+    """`<` + `element` (an empty element's tag after its `<`) put before the closing tag of `root`, with the
+    root's namespace prefix, if it has one."""
+    closing = list(re.finditer(rf"</({_PREFIX}){root}\s*>".encode(), data))
+    if not closing:
+        raise ValueError(f"no closing {root} tag in the package")  # every part openpyxl writes has one
+    at = closing[-1]
+    return data[:at.start()] + b"<" + at.group(1) + element.encode() + data[at.start():]
+
+
+_ROW_START = re.compile(rf"<{_PREFIX}row[\s/>]")
+_SHEET_DATA_END = re.compile(rf"</{_PREFIX}sheetData\s*>")
+#: The dimension element, empty or not, whatever its spacing and attributes.
+_DIMENSION = re.compile(rf"<({_PREFIX})dimension(?:\s[^>]*)?(?:/>|>\s*</{_PREFIX}dimension\s*>)")
 
 
 class Template:
     """The placeholder sheet as openpyxl wrote it, split around its last `rows` rows, the template rows:
-    each gives the style of each column's cells (by column letter)."""
+    each gives the style of each column's cells (by column letter).
+
+    What the rows hold is read by parsing the sheet, and the text is split only at tags, so nothing here
+    depends on how the XML library that openpyxl uses (lxml, or the standard library's without it) spaces
+    tags, orders attributes or quotes them."""
 
     def __init__(self, xml: bytes, rows: int = 1) -> None:
+        sheet_data = ElementTree.fromstring(xml).find(f"{{{MAIN_NS}}}sheetData")
+        if sheet_data is None or len(sheet_data) < rows:
+            raise ValueError(f"the sheet has no {rows} template rows")  # openpyxl has written them
         text = xml.decode("utf-8")
-        end = text.index("</sheetData>")
-        start = end
-        for _ in range(rows):
-            start = text.rindex("<row ", 0, start)
-        body = text[start:end]
-        self.first = int(re.search(r'\br="(\d+)"', body).group(1))  # type: ignore[union-attr]
-        self.styles = [{m.group(1): m.group(2) for m in re.finditer(r'<c r="([A-Z]+)\d+" s="(\d+)"', row)}
-                       for row in re.findall(r"<row .*?</row>|<row [^>]*/>", body)]
-        self.head, self.tail = text[:start], text[end:]
+        end = _SHEET_DATA_END.search(text)
+        starts = [m.start() for m in _ROW_START.finditer(text, 0, end.start() if end else 0)]
+        if end is None or len(starts) != len(sheet_data) or not text.startswith("<row", starts[-rows]):
+            # Rows are only in sheetData; ours are written without a prefix, so its namespace must be the default.
+            raise ValueError("the sheet's rows are not where they were expected")
+        start = starts[-rows]
+        template_rows = list(sheet_data)[-rows:]
+        self.first = int(template_rows[0].get("r", ""))
+        self.styles = [{_column(c.get("r", "")): c.get("s", "0") for c in row} for row in template_rows]
+        self.head, self.tail = text[:start], text[end.start():]
 
     def sheet_head(self, last_row: int, last_column: str) -> str:
-        dimension = f'<dimension ref="A1:{last_column}{last_row}"/>'
-        return re.sub(r'<dimension ref="[^"]*"/>', dimension, self.head, count=1)
+        """The sheet up to its rows, its dimension the streamed rows' range."""
+        found = _DIMENSION.search(self.head)
+        if found is None:
+            raise ValueError("the sheet has no dimension")  # openpyxl writes one in every sheet
+        dimension = f'<{found.group(1)}dimension ref="A1:{last_column}{last_row}"/>'
+        return self.head[:found.start()] + dimension + self.head[found.end():]
+
+
+def _column(ref: str) -> str:
+    """The column letters of a cell reference."""
+    return ref.rstrip("0123456789")
 
 
 @dataclass(frozen=True)
@@ -145,7 +182,7 @@ def replace_rows(package: bytes, streams: Sequence[Stream], out: IO[bytes]) -> N
                 data = _declare_shared_strings(name, zin.read(name))
                 if name.startswith("xl/tables/"):
                     for stream, template, last in placed.values():
-                        if f'displayName="{stream.table}"'.encode() in data:
+                        if _table_name(data) == stream.table:
                             data = _stretch(data, template.first, last)
                 zout.writestr(name, data)
             zout.writestr(SHARED_STRINGS, strings.part())  # last: it holds the streamed rows' strings
@@ -243,5 +280,11 @@ def _write_rows(fh: IO[bytes], first: int, rows: Iterable[StreamRow], columns: l
 def _stretch(table_xml: bytes, first: int, last: int) -> bytes:
     """The table's range (and its filter's) from its header row down to `last`."""
     text = table_xml.decode("utf-8")
-    return re.sub(r'ref="([A-Z]+\d+):([A-Z]+)' + str(first) + '"', lambda m: f'ref="{m.group(1)}:{m.group(2)}{last}"',
+    return re.sub(rf"""\bref(\s*=\s*)(["'])([A-Z]+\d+):([A-Z]+){first}\2""",
+                  lambda m: f"ref{m.group(1)}{m.group(2)}{m.group(3)}:{m.group(4)}{last}{m.group(2)}",
                   text).encode("utf-8")
+
+
+def _table_name(table_xml: bytes) -> str | None:
+    """A table part's display name, as its XML says it whatever the spacing."""
+    return ElementTree.fromstring(table_xml).get("displayName")
