@@ -29,6 +29,7 @@ from xlschedule.schedule import load_schedule
 
 from conftest import SCHEDULE_TOML, run_cli
 from hostile import add_content_type
+from libreoffice import fill, require_libreoffice
 from test_ingest import make_return
 
 Parts = dict[str, bytes]
@@ -44,6 +45,7 @@ CELL = re.compile(rb"<c\b[^>]*?(?:/>|>.*?</c>)", re.S)
 ROW = re.compile(rb"<row\b[^>]*?(?:/>|>.*?</row>)", re.S)
 TEXT = re.compile(rb"<t\b([^>]*)>(.*?)</t>", re.S)
 SEEDS = range(360)  # a few hundred mutants, each one to three mutations of one of the bases
+ERROR_CONSTANT = re.compile(r"=#[A-Z0-9/]+[!?]?")
 
 
 # --- the bases: filled returns as openpyxl writes them (inline strings) and as Excel does (shared strings)
@@ -114,7 +116,11 @@ def sheet_parts(parts: Parts) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def bases(tmp_path_factory, schedule) -> list[Base]:
-    folder = tmp_path_factory.mktemp("fuzz-bases")
+    return make_bases(tmp_path_factory.mktemp("fuzz-bases"), schedule)
+
+
+def make_bases(folder: Path, schedule) -> list[Base]:
+    """Three filled returns to mutate: as openpyxl writes one, as Excel does (shared strings), a scale one."""
     values = {("1 Initial contact", "E9"): "Police detention", ("Cover", "B10"): "Sgt  Smith"}
     made = [
         ("inline", make_return(folder, schedule, "Kent-fuzz", ref="K-fuzz", values=values), False),
@@ -499,7 +505,9 @@ def openpyxl_snapshot(data: bytes) -> WorkbookSnapshot:
             for c in row:
                 if c.value is None:
                     continue
-                if c.data_type == "f":
+                if c.data_type == "f" and ERROR_CONSTANT.fullmatch(str(c.value)):  # LibreOffice writes #N/A so
+                    cells[c.coordinate] = CellValue(str(c.value)[1:], is_error=True)
+                elif c.data_type == "f":
                     cells[c.coordinate] = CellValue(str(getattr(c.value, "text", c.value)), is_formula=True)
                 elif c.data_type == "e":
                     cells[c.coordinate] = CellValue(c.value, is_error=True)
@@ -625,12 +633,20 @@ def _case(name: str, base: Base) -> tuple[bytes, str, str]:
         sst = base.parts[SST].replace(b"</sst>", b"<si><t>Kent </t></si></sst>")
         mutant = Base(base.name, {**base.parts, SST: sst}, base.sheets)
         return _edit(mutant, meta, cell, b'<c r="B6" t="s"><v>%d</v>' % count), META_SHEET, "B6"
+    if name == "date-in-a-cell-not-formatted-as-one":  # LibreOffice (as Excel) shows 46329, openpyxl a date
+        cover = base.sheets["Cover"]
+        cell = re.search(rb'<c r="B9" s="6" t="s"><v>\d+</v></c>', base.parts[cover]).group(0)
+        return _edit(base, cover, cell, b'<c r="B9" s="6" t="d"><v>2026-11-03T00:00:00</v></c>'), "Cover", "B9"
+    if name == "infinite-number":  # LibreOffice saves it as INF, which openpyxl cannot read back
+        return _edit(base, evidence, b'<c r="E9" s="6" t="s"><v>%d</v>' % police, b'<c r="E9" s="6"><v>1e400</v>'), \
+            "1 Initial contact", "E9"
     raise AssertionError(name)
 
 
 @pytest.mark.parametrize("name", [
     "unmarked-spaces-in-runs", "index-3.0", "index-tab", "evidence-moved-into-a-locked-formula-cell",
     "cell-in-a-foreign-namespace", "value-and-inline-text", "metadata-with-an-unmarked-trailing-space",
+    "date-in-a-cell-not-formatted-as-one", "infinite-number",
 ])
 def test_a_value_readers_disagree_on_is_refused_naming_sheet_and_cell(tmp_path, bases, name):
     """Found by the fuzzer: each was accepted, and its value differed from openpyxl's and LibreOffice's."""
@@ -674,3 +690,44 @@ def test_text_marked_to_keep_its_spaces_is_read_whole_as_excel_reads_it(tmp_path
     ret = check_return(path, load_schedule(SCHEDULE_TOML))
     [e9] = [r for r in ret.responses if r.sheet == "1 Initial contact" and r.evidence_cell == "E9"]
     assert e9.evidence == " Police detention"
+
+
+SAMPLE = 10  # accepted mutants sent through LibreOffice (each costs a second or two) ...
+SPREAD = 7  # ... every 7th accepted one
+
+
+def test_real_client_accepted_mutants_read_as_libreoffice_reads_them(tmp_path, bases, schedule):
+    """The differential through a real client, for a sample: accepted mutants opened and saved by LibreOffice
+    (standing in for Excel) read as the tool read them. Skipped where LibreOffice is missing; under CI, failed."""
+    require_libreoffice()
+    templates = Templates(schedule)
+    checked: list[str] = []
+    differs: list[str] = []
+    accepted = 0
+    for seed in SEEDS:
+        mt = mutant(bases, seed)
+        if not mt.what:
+            continue
+        path = tmp_path / f"Kent-mutant-{seed}.xlsx"
+        path.write_bytes(zipped(mt.parts))
+        ret = check_return(path, schedule, templates)
+        if ret.status is not ReturnStatus.ACCEPTED:
+            continue
+        accepted += 1
+        if accepted % SPREAD:
+            continue  # a sample across the seeds, so across the mutations
+        saved = tmp_path / f"Kent-mutant-{seed}-libreoffice.xlsx"
+        fill(path, saved, [])  # opened in LibreOffice and saved by it: what it read, written out
+        theirs = openpyxl_snapshot(saved.read_bytes())
+        blank, _ = templates.resolve(str(path), theirs.meta() or {})
+        assert blank is not None, (seed, mt.what)
+        ours, read = answers_of(ret), answers_of(theirs, blank, str(path))
+        if read != ours:
+            diff = sorted((k, v, read.get(k)) for k, v in ours.items() if read.get(k) != v)[:3]
+            differs.append(f"seed {seed} {mt.what}: {diff}")
+        checked.append(f"seed {seed}: {mt.what}")
+        if len(checked) == SAMPLE:
+            break
+    print(f"\nLibreOffice differential: {len(checked)} accepted mutants, {len(differs)} read differently")
+    assert len(checked) == SAMPLE
+    assert not differs, "\n".join(differs)

@@ -208,6 +208,10 @@ def _cross_check(scan: SheetScan, strings: StringsScan | None, styles: StylesSca
                 return Unreadable(f"cell {coord} {strings.unsure[index]}")
     if scan.max_style > 0 and (styles is None or styles.failure is not None or scan.max_style >= styles.count):
         return Unreadable(f"cell {scan.style_cell} has a style the workbook does not define")
+    for coord, style in scan.dates.items():  # LibreOffice, as Excel, shows such a date as its serial number
+        if styles is None or not styles.is_date(style):
+            return Unreadable(f"cell {coord} holds a date but is not formatted as one, which spreadsheet "
+                              "applications read differently")
     return None
 
 
@@ -338,6 +342,7 @@ TEXT_TYPES = {"s", "inlineStr", "str"}
 CELL_TYPES = TEXT_TYPES | {"b", "d", "e", "n"}  # ST_CellType, ECMA-376 Part 1, 18.18.11
 #: The value of a number cell: an xsd:double as Excel writes one.
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+INFINITE = (float("inf"), float("-inf"))
 
 
 #: The parts a worksheet's cells refer to (as every writer names them; workbook_info checks the workbook's
@@ -367,6 +372,7 @@ class SheetScan:
     pictures: set[str] = field(default_factory=set)  # error cells with value metadata (vm): placed pictures
     texts: set[str] = field(default_factory=set)  # cells typed as text: calamine's '' may be a real ''
     strings: dict[str, int] = field(default_factory=dict)  # shared-text cells: the index of their text
+    dates: dict[str, int] = field(default_factory=dict)  # ISO 8601 date cells (t="d", as Strict writes): style
     protected: bool = False
     max_row: int = 0
     max_col: int = 0
@@ -387,7 +393,19 @@ class StringsScan:
 @dataclass
 class StylesScan:
     count: int = 0  # cell formats (cellXfs): the styles a cell's s= may name
+    formats: list[str] = field(default_factory=list)  # each cell format's numFmtId, in order
+    codes: dict[str, str] = field(default_factory=dict)  # the workbook's own number formats, by numFmtId
     failure: Unreadable | None = None
+
+    def is_date(self, style: int) -> bool:
+        """Whether cells of this style show a date (or time): Excel's built-in date formats, or a date code."""
+        from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
+        if style >= len(self.formats) or not self.formats[style].isdigit():
+            return False
+        number = int(self.formats[style])
+        code = self.codes.get(self.formats[style], BUILTIN_FORMATS.get(number, ""))
+        return 14 <= number <= 22 or 45 <= number <= 47 or is_date_format(code)
 
 
 PartScan = SheetScan | StringsScan | StylesScan
@@ -583,6 +601,8 @@ class _SheetScanner:
             scan.max_style, scan.style_cell = int(style), coord
         if cell_type in TEXT_TYPES:
             scan.texts.add(coord)
+        elif cell_type == "d":
+            scan.dates[coord] = int(style)
         elif cell_type == "e" and attrs.get("vm"):
             scan.pictures.add(coord)  # Excel 365's "Place in cell" picture: #VALUE! with value metadata
 
@@ -609,9 +629,10 @@ class _SheetScanner:
         elif cell_type == "e":
             self.scan.errors[coord] = text
         elif cell_type == "n":
-            if text.strip() and not NUMBER.fullmatch(text):
+            if text.strip() and (not NUMBER.fullmatch(text) or float(text) in INFINITE):
                 # Excel calls such a file corrupt; readers disagree on what the cell holds (calamine drops it,
-                # or fails on the whole workbook where the number has spaces around it).
+                # or fails on the whole workbook where the number has spaces around it; 1e400 is infinite
+                # to Python, and LibreOffice saves it as INF, which no reader reads back).
                 raise Unreadable(f"cell {coord} is a number cell whose value is not a number")
         elif cell_type == "s":
             if not (text.isascii() and text.isdigit()):  # calamine reads '3.0' or ' 3' as text 0
@@ -716,6 +737,9 @@ class _StylesScanner:
             self.in_formats = True
         elif self.in_formats and self.depth == 3 and namespace == self.namespace and local == "xf":
             self.scan.count += 1
+            self.scan.formats.append(attrs.get("numFmtId", "0"))
+        elif self.depth == 3 and namespace == self.namespace and local == "numFmt":
+            self.scan.codes[attrs.get("numFmtId", "")] = attrs.get("formatCode", "")
 
     def _end(self, name: str) -> None:
         if self.depth == 2:
