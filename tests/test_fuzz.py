@@ -656,6 +656,7 @@ def test_a_value_readers_disagree_on_is_refused_naming_sheet_and_cell(tmp_path, 
     message = findings[0]["message"]
     assert f"on sheet '{sheet}'" in message and "save it as .xlsx" in message, message
     assert cell is None or f"cell {cell} " in message, message
+    assert (findings[0]["sheet"], findings[0]["cell"]) == (sheet, cell)  # located, for the feedback to mark
     assert "Police" not in message and "Kent " not in message  # the text itself is never shown
 
 

@@ -196,22 +196,32 @@ def vet_package(zf: zipfile.ZipFile) -> dict[str, SheetScan]:
 def _cross_check(scan: SheetScan, strings: StringsScan | None, styles: StylesScan | None) -> Unreadable | None:
     """What a sheet's cells refer to elsewhere must be there, and be read alike by every reader: a shared
     text by its index, a style by its number (Excel calls a file corrupt where either is missing)."""
-    if scan.strings:
+    pairs = scan.string_pairs
+    if scan.strings or pairs:
+        indexes = scan.strings
+        if pairs and (strings is None or strings.unsure or max(int(i) for _coord, i in pairs) >= strings.count):
+            indexes = {coord.decode(): int(index) for coord, index in pairs}  # one is wrong: which
         if strings is None:
-            return Unreadable(f"cell {next(iter(scan.strings))} refers to shared text, but the workbook has none")
+            first = next(iter(indexes))
+            return Unreadable(f"cell {first} refers to shared text, but the workbook has none", cell=first)
         if strings.failure is not None:
             return strings.failure
-        for coord, index in scan.strings.items():
+        for coord, index in indexes.items():
             if index >= strings.count:
-                return Unreadable(f"cell {coord} refers to shared text the workbook does not have")
+                return Unreadable(f"cell {coord} refers to shared text the workbook does not have", cell=coord)
             if index in strings.unsure:
-                return Unreadable(f"cell {coord} {strings.unsure[index]}")
+                return Unreadable(f"cell {coord} {strings.unsure[index]}", cell=coord)
+    return _cross_check_styles(scan, styles)
+
+
+def _cross_check_styles(scan: SheetScan, styles: StylesScan | None) -> Unreadable | None:
     if scan.max_style > 0 and (styles is None or styles.failure is not None or scan.max_style >= styles.count):
-        return Unreadable(f"cell {scan.style_cell} has a style the workbook does not define")
+        cell = scan.style_cell
+        return Unreadable(f"cell {cell} has a style the workbook does not define", cell=cell)
     for coord, style in scan.dates.items():  # LibreOffice, as Excel, shows such a date as its serial number
         if styles is None or not styles.is_date(style):
             return Unreadable(f"cell {coord} holds a date but is not formatted as one, which spreadsheet "
-                              "applications read differently")
+                              "applications read differently", cell=coord)
     return None
 
 
@@ -272,7 +282,7 @@ def _stream_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> PartScan | None:
                     detail = f"unpacks {info.filename} beyond {MAX_PART_BYTES // 2**20} MB"
                     raise ReadError(Code.TOO_LARGE, detail=detail)
                 if scan is not None:
-                    scan.feed(chunk)
+                    scan.feed(chunk, whole=len(chunk) == info.file_size)
             if scan is not None:
                 scan.close()
                 return scan.scanner.finish() if scan.scanner else None
@@ -285,6 +295,17 @@ def _stream_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> PartScan | None:
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError, ValueError) as exc:
         detail = f"a damaged package ({type(exc).__name__} in {info.filename})"
         raise ReadError(Code.NOT_A_WORKBOOK, detail=detail) from None
+
+
+def _maybe_unsure(xml: bytes) -> bool:
+    """Whether a text in this XML may start or end with white space without being marked to keep it:
+    False is certain (a <t> with other attributes, a prefixed one (whose end tag is </p:t>), or CDATA,
+    is a maybe). Each test is one pass at C speed over the bytes; a regex is given a literal to start on."""
+    if b"<![CDATA[" in xml or (b"xmlns:" in xml and b":t>" in xml) or OTHER_T.search(xml):
+        return True  # (a prefix must be declared in the part, or expat fails it)
+    if UNMARKED_START.search(xml):
+        return True
+    return END_HINT_REVERSED.search(xml[::-1]) is not None and UNMARKED_END.search(xml) is not None
 
 
 class _XmlPartScan:
@@ -303,7 +324,23 @@ class _XmlPartScan:
         )
         self.checker = self.scanner.parser() if self.scanner else _well_formed_checker()
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes, whole: bool = False) -> None:
+        """The next chunk of the part (`whole`: the part is this one chunk)."""
+        if whole and isinstance(self.scanner, _SheetScanner):
+            self.scanner.exact_text = _maybe_unsure(chunk)  # if not, no text's ends need reading
+            shared = chunk.count(b't="s"')
+            if shared and b"<![CDATA[" not in chunk:
+                pairs = SHARED_TEXT_CELL.findall(chunk)
+                if len(pairs) == shared:  # every shared-text cell as Excel writes it
+                    self.scanner.scan.string_pairs = pairs
+        elif whole and isinstance(self.scanner, _StringsScanner) and chunk.count(b"xmlns") == 1 and not (
+                _maybe_unsure(chunk)):
+            # One namespace (the root's, checked: any other prefix would be unbound) and no text with white
+            # space at its ends: the texts are counted in its bytes, and expat only checks it is well-formed.
+            self.scanner.counted = chunk.count(b"<si>") + chunk.count(b"<si ") + chunk.count(b"<si/>")
+        elif whole and isinstance(self.scanner, _StylesScanner) and not any(
+                prefixed in chunk for prefixed in (b":cellXfs", b":xf", b":numFmt")):
+            self.scanner.read(chunk)  # expat then only checks the root and that it is well-formed
         window = self.tail + chunk
         if any(marker in window for marker in ENTITY_MARKERS):
             raise ReadError(Code.UNSAFE_XML, part=self.name)
@@ -356,13 +393,33 @@ XML_WHITESPACE = " \t\n\r"
 REF = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
 #: Elements that some reader takes for a cell's content by their local name, whatever their namespace.
 READ_BY_NAME = frozenset({"row", "c", "v", "f", "is", "t", "r", "si"})
+#: A <t> unmarked (no xml:space) whose text starts or ends with white space, a character reference or
+#: an entity: found in a part's bytes at C speed, so that a part with none has its texts' ends left
+#: unread (the regex starts with a literal: one starting with a character class costs 20 times more).
+UNMARKED_START = re.compile(rb"<t>[ \t\r\n&]")
+UNMARKED_END = re.compile(rb"<t>[^<]*[ \t\r\n;]</t>")  # backtracks through each text: run on a hint only
+END_HINT_REVERSED = re.compile(rb">t/<[ \t\r\n;]")  # a text ending so, found in the reversed bytes
+OTHER_T = re.compile(rb'<t (?!xml:space="preserve">)')  # a <t> with attributes other than Excel's one
+#: A shared-text cell as Excel writes it, with its index: all of a sheet's, read from its bytes at C speed
+#: where every t="s" in it is one of these (no CDATA, which could hold a look-alike).
+SHARED_TEXT_CELL = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="[0-9]+")? t="s"><v>([0-9]+)</v></c>')
+#: The styles part's cell formats and number formats, read from its bytes (see _StylesScanner.read).
+CELL_XFS = re.compile(rb"<cellXfs\b[^>]*?(?:/>|>(.*?)</cellXfs>)", re.S)
+XF = re.compile(rb"<xf\b([^>]*)>")
+NUM_FMT = re.compile(rb"<numFmt\b([^>]*)>")
+NUM_FMT_ID = re.compile(rb'\snumFmtId="([^"]*)"')
+FORMAT_CODE = re.compile(rb'\sformatCode="([^"]*)"')
 UNSURE_TEXT = ("has text with spaces or line breaks at its start or end that are not marked to be kept "
                "(xml:space), which spreadsheet applications read differently")
 
 
 class Unreadable(ValueError):
     """Why a part cannot be read alike by every reader, in words for the person who sent the return:
-    the cell, and what is wrong with it."""
+    the cell, and what is wrong with it (the cell also given on its own, for the finding to name)."""
+
+    def __init__(self, message: str, cell: str | None = None) -> None:
+        super().__init__(message)
+        self.cell = cell
 
 
 @dataclass
@@ -372,6 +429,7 @@ class SheetScan:
     pictures: set[str] = field(default_factory=set)  # error cells with value metadata (vm): placed pictures
     texts: set[str] = field(default_factory=set)  # cells typed as text: calamine's '' may be a real ''
     strings: dict[str, int] = field(default_factory=dict)  # shared-text cells: the index of their text
+    string_pairs: list[tuple[bytes, bytes]] | None = None  # or all of them, as read from the sheet's bytes
     dates: dict[str, int] = field(default_factory=dict)  # ISO 8601 date cells (t="d", as Strict writes): style
     protected: bool = False
     max_row: int = 0
@@ -472,10 +530,13 @@ class _SheetScanner:
         self.coord = ""
         self.cell_type = "n"
         self.held = 0  # what the current cell holds so far: 1 a <v>, 2 an <is>, 4 an <f>
+        self.exact_text = True  # whether each text is read to check its ends (see MAYBE_UNSURE_TEXT)
         self.collecting: list[str] | None = None  # the text of the <f>, <v> or <t> being read
         self.collected = ""  # which: "f", "v" or "t"
         self.formula_attrs: dict[str, str] = {}
         self.expat: xml.parsers.expat.XMLParserType | None = None
+        self.styles: set[str] = set()  # the style numbers seen (each checked once)
+        self.handlers = {"v": self._v, "row": self._row, "f": self._f, "sheetProtection": self._protection}
 
     def parser(self) -> xml.parsers.expat.XMLParserType:
         """An expat parser that feeds this scanner (and refuses entity declarations)."""
@@ -489,7 +550,7 @@ class _SheetScanner:
 
     def fail(self, exc: Exception) -> None:
         if not isinstance(exc, Unreadable):
-            exc = Unreadable(f"cell {self.coord or 'A1'} cannot be read")
+            exc = Unreadable(f"cell {self.coord or 'A1'} cannot be read", cell=self.coord or None)
         self.scan.failure = exc
         assert self.expat is not None
         self.expat.StartElementHandler = self.expat.EndElementHandler = self.expat.CharacterDataHandler = None
@@ -523,50 +584,70 @@ class _SheetScanner:
         self.scan.protected = attrs.get("sheet", "0").lower() in ("1", "true")
 
     def _in_data(self, name: str, attrs: dict[str, str]) -> None:
-        tag = self.tags.get(name)
-        if not tag:  # "" for formatting the scan passes over, None for an element of another namespace
-            if tag is None and name.rpartition("}")[2] in READ_BY_NAME:
-                where = f"after cell {self.coord}" if self.coord else "before the first cell"
-                self.fail(Unreadable(f"it has a cell element in a namespace Excel does not read ({where})"))
-            return
+        tag = self.tags.get(name)  # "" for what the scan passes over, None for another namespace's
         try:
             if tag == "c":
                 self.cell(attrs)
-            elif tag == "t":
-                if attrs.get(XML_SPACE) != "preserve":
+            elif tag == "t":  # the commonest elements are handled here, the others by their own method
+                if self.exact_text and attrs.get(XML_SPACE) != "preserve":
                     self.collect("t")
-            elif tag == "v":
-                self.value()
-            elif tag == "row":
-                self.new_row(attrs.get("r"))
-            elif tag == "f":
-                self.hold(4)
-                self.collect("f")
-                self.formula_attrs = attrs
             elif tag == "is":
-                self.inline_text()
-            elif tag == "sheetProtection":  # after sheetData
-                self._protection(attrs)
+                if self.held & 3 or self.cell_type != "inlineStr":
+                    raise self._inline_unlike_type()
+                self.held |= 2
+            elif tag:
+                self.handlers[tag](attrs)
+            elif tag is None and name.rpartition("}")[2] in READ_BY_NAME:
+                where = f"after cell {self.coord}" if self.coord else "before the first cell"
+                raise Unreadable(f"it has a cell element in a namespace Excel does not read ({where})")
         except (ValueError, KeyError) as exc:
             self.fail(exc)
 
-    def value(self) -> None:
-        self.hold(1)
-        if self.cell_type != "str" and self.cell_type != "d":  # read as they are, by every reader
+    def _inline_unlike_type(self) -> Unreadable:
+        if self.held & 3:
+            return Unreadable(f"cell {self.coord} holds more than one value", cell=self.coord)
+        # readers disagree on what such a cell holds
+        return Unreadable(f"cell {self.coord} holds inline text but is not typed as such", cell=self.coord)
+
+    # A cell holds one value, one inline text and one formula at most (self.held: 1, 2, 4): readers pick
+    # different ones.
+    def _v(self, attrs: dict[str, str]) -> None:
+        if self.held & 3:
+            raise Unreadable(f"cell {self.coord} holds more than one value", cell=self.coord)
+        self.held |= 1
+        if self.cell_type == "s":  # the commonest value in a return Excel saved: its own lean path
+            if self.scan.string_pairs is not None:
+                return  # every index was read from the bytes
+            assert self.expat is not None
+            self.collecting = []
+            self.expat.CharacterDataHandler = self.collecting.append
+            self.expat.EndElementHandler = self._index_end
+        elif self.cell_type != "str" and self.cell_type != "d":  # read as they are, by every reader
             self.collect("v")
 
-    def inline_text(self) -> None:
-        self.hold(2)
-        if self.cell_type != "inlineStr":  # readers disagree on what such a cell holds
-            raise Unreadable(f"cell {self.coord} holds inline text but is not typed as such")
+    def _index_end(self, name: str) -> None:
+        """The end of a shared-text cell's <v>: its index, plain digits (calamine reads '3.0' or ' 3' as text 0)."""
+        if self.tags.get(name) != "v":
+            return
+        assert self.expat is not None and self.collecting is not None
+        text = "".join(self.collecting)
+        self.collecting = None
+        self.expat.CharacterDataHandler = self.expat.EndElementHandler = None
+        if text.isascii() and text.isdigit():
+            self.scan.strings[self.coord] = int(text)
+        else:
+            why = "refers to shared text by a malformed index"
+            self.fail(Unreadable(f"cell {self.coord} {why}", cell=self.coord))
 
-    def hold(self, what: int) -> None:
-        """A cell holds one value, one inline text and one formula at most: readers pick different ones."""
-        if self.held & what or (what | self.held) & 3 == 3:
-            raise Unreadable(f"cell {self.coord} holds more than one value")
-        self.held |= what
+    def _f(self, attrs: dict[str, str]) -> None:
+        if self.held & 4:
+            raise Unreadable(f"cell {self.coord} holds more than one formula", cell=self.coord)
+        self.held |= 4
+        self.collect("f")
+        self.formula_attrs = attrs
 
-    def new_row(self, ref: str | None) -> None:
+    def _row(self, attrs: dict[str, str]) -> None:
+        ref = attrs.get("r")
         if ref is None:
             row = self.row + 1
         elif not (ref.isascii() and ref.isdigit()) or int(ref) <= self.row:
@@ -580,7 +661,7 @@ class _SheetScanner:
         if ref:
             row, col = _split_ref(ref)
             if row != self.row or col <= self.col:
-                raise Unreadable(f"cell {ref} is out of order or given twice")
+                raise Unreadable(f"cell {ref} is out of order or given twice", cell=ref)
             self.col = col
         else:
             self.col += 1
@@ -595,10 +676,14 @@ class _SheetScanner:
         # Type and style decide how a value reads (a number or a date); readers disagree on a cell
         # whose type or style is malformed, and Excel calls the file corrupt.
         style = attrs.get("s", "0")
-        if cell_type not in CELL_TYPES or not (style.isascii() and style.isdigit()):
-            raise Unreadable(f"cell {coord} has a malformed type or style")
-        if style != "0" and int(style) > scan.max_style:
-            scan.max_style, scan.style_cell = int(style), coord
+        if style not in self.styles:
+            if not (style.isascii() and style.isdigit()):
+                raise Unreadable(f"cell {coord} has a malformed type or style", cell=coord)
+            self.styles.add(style)
+            if int(style) > scan.max_style:
+                scan.max_style, scan.style_cell = int(style), coord
+        if cell_type not in CELL_TYPES:
+            raise Unreadable(f"cell {coord} has a malformed type or style", cell=coord)
         if cell_type in TEXT_TYPES:
             scan.texts.add(coord)
         elif cell_type == "d":
@@ -621,11 +706,11 @@ class _SheetScanner:
 
     def _value(self, tag: str, text: str) -> None:
         coord, cell_type = self.coord, self.cell_type
-        if tag == "f":
-            self.scan.formulas[coord] = _formula(text, self.formula_attrs, coord, self.shared)
-        elif tag == "t":
+        if tag == "t":
             if _unsure_text(text):
-                raise Unreadable(f"cell {coord} {UNSURE_TEXT}")
+                raise Unreadable(f"cell {coord} {UNSURE_TEXT}", cell=coord)
+        elif tag == "f":
+            self.scan.formulas[coord] = _formula(text, self.formula_attrs, coord, self.shared)
         elif cell_type == "e":
             self.scan.errors[coord] = text
         elif cell_type == "n":
@@ -633,24 +718,27 @@ class _SheetScanner:
                 # Excel calls such a file corrupt; readers disagree on what the cell holds (calamine drops it,
                 # or fails on the whole workbook where the number has spaces around it; 1e400 is infinite
                 # to Python, and LibreOffice saves it as INF, which no reader reads back).
-                raise Unreadable(f"cell {coord} is a number cell whose value is not a number")
-        elif cell_type == "s":
-            if not (text.isascii() and text.isdigit()):  # calamine reads '3.0' or ' 3' as text 0
-                raise Unreadable(f"cell {coord} refers to shared text by a malformed index")
-            self.scan.strings[coord] = int(text)
+                raise Unreadable(f"cell {coord} is a number cell whose value is not a number", cell=coord)
         elif cell_type == "b":
             if text not in ("0", "1"):
-                raise Unreadable(f"cell {coord} is a TRUE/FALSE cell whose value is neither")
+                raise Unreadable(f"cell {coord} is a TRUE/FALSE cell whose value is neither", cell=coord)
         elif cell_type == "inlineStr":
-            raise Unreadable(f"cell {coord} is typed as inline text but holds a value")
+            raise Unreadable(f"cell {coord} is typed as inline text but holds a value", cell=coord)
 
 
 #: The elements the sheet scan looks at, by expat's full name, for each namespace: their local names;
-#: "" for those of an inline text's formatting, passed over.
+#: "" for those it passes over: an inline text's formatting, and what follows the cells (the end of
+#: <sheetData> is not awaited), so that only an element of another namespace costs a closer look.
+_PASSED_OVER = (
+    "r", "rPr", "rPh", "phoneticPr", "b", "i", "u", "sz", "color", "rFont", "family", "scheme", "strike",
+    "vertAlign", "charset", "outline", "shadow", "condense", "extend", "extLst", "ext", "mergeCells", "mergeCell",
+    "conditionalFormatting", "cfRule", "formula", "dataValidations", "dataValidation", "formula1", "formula2",
+    "printOptions", "pageMargins", "pageSetup", "headerFooter", "oddHeader", "oddFooter", "evenHeader",
+    "evenFooter", "firstHeader", "firstFooter", "hyperlinks", "hyperlink", "drawing", "legacyDrawing",
+    "tableParts", "tablePart", "rowBreaks", "colBreaks", "brk", "ignoredErrors", "ignoredError", "autoFilter",
+)
 _TAGS = {ns: {f"{ns}}}{tag}": tag for tag in ("sheetData", "sheetProtection", "row", "c", "v", "f", "is", "t")}
-         | {f"{ns}}}{tag}": "" for tag in ("r", "rPr", "rPh", "phoneticPr", "b", "i", "u", "sz", "color", "rFont",
-                                           "family", "scheme", "strike", "vertAlign", "charset", "outline",
-                                           "shadow", "condense", "extend", "extLst", "ext")}
+         | {f"{ns}}}{tag}": "" for tag in _PASSED_OVER}
          for ns in MAIN_NAMESPACES}
 
 
@@ -661,6 +749,7 @@ class _StringsScanner:
     def __init__(self) -> None:
         self.scan = StringsScan()
         self.tags: dict[str, str] = {}
+        self.counted: int | None = None  # the texts, when counted in the part's bytes (see _XmlPartScan)
         self.collecting: list[str] | None = None
         self.expat: xml.parsers.expat.XMLParserType | None = None
 
@@ -681,7 +770,11 @@ class _StringsScanner:
             self.expat.StartElementHandler = None
             return
         self.tags = {**_TAGS[namespace], f"{namespace}}}si": "si"}
-        self.expat.StartElementHandler = self._start
+        if self.counted is None:
+            self.expat.StartElementHandler = self._start
+        else:
+            self.scan.count = self.counted
+            self.expat.StartElementHandler = None
 
     def _start(self, name: str, attrs: dict[str, str]) -> None:
         tag = self.tags.get(name)
@@ -716,11 +809,28 @@ class _StylesScanner:
         self.namespace = ""
         self.depth = 0
         self.in_formats = False
+        self.from_bytes = False  # the formats were read from the part's bytes (see read)
+        self.expat: xml.parsers.expat.XMLParserType | None = None
 
     def parser(self) -> xml.parsers.expat.XMLParserType:
-        parser = _namespaced_parser(self._start)
+        self.expat = parser = _namespaced_parser(self._start)
         parser.EndElementHandler = self._end
         return parser
+
+    def read(self, xml: bytes) -> None:
+        """The cell formats and number formats from the part's bytes (no prefixed element in them)."""
+        from html import unescape
+
+        self.from_bytes = True
+        formats = CELL_XFS.search(xml)
+        for attrs in XF.findall(formats.group(1) or b"") if formats else []:
+            number = NUM_FMT_ID.search(attrs)
+            self.scan.formats.append(number.group(1).decode() if number else "0")
+        self.scan.count = len(self.scan.formats)
+        for attrs in NUM_FMT.findall(xml):
+            number, code = NUM_FMT_ID.search(attrs), FORMAT_CODE.search(attrs)
+            if number and code:
+                self.scan.codes[number.group(1).decode()] = unescape(code.group(1).decode())
 
     def finish(self) -> StylesScan:
         if not self.namespace and self.scan.failure is None:
@@ -733,6 +843,9 @@ class _StylesScanner:
         if self.depth == 1:
             if namespace in MAIN_NAMESPACES and local == "styleSheet":
                 self.namespace = namespace
+            if self.from_bytes:
+                assert self.expat is not None
+                self.expat.StartElementHandler = self.expat.EndElementHandler = None
         elif namespace == self.namespace and self.depth == 2 and local == "cellXfs":
             self.in_formats = True
         elif self.in_formats and self.depth == 3 and namespace == self.namespace and local == "xf":
@@ -860,7 +973,8 @@ def _scan_of(name: str, part: str, zf: zipfile.ZipFile, scans: dict[str, SheetSc
             raise scan.failure
         return scan
     except Unreadable as exc:
-        raise Unreadable(f"on sheet '{name}', {exc}") from None
+        where = {"sheet": name, "cell": exc.cell} if exc.cell else {"sheet": name}
+        raise ReadError(Code.NOT_A_WORKBOOK, detail=f"on sheet '{name}', {exc}", **where) from None
 
 
 def _snapshot(name: str, state: str, scan: SheetScan, wb) -> SheetSnapshot:
