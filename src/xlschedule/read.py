@@ -973,8 +973,10 @@ def _scan_of(name: str, part: str, zf: zipfile.ZipFile, scans: dict[str, SheetSc
             raise scan.failure
         return scan
     except Unreadable as exc:
-        where = {"sheet": name, "cell": exc.cell} if exc.cell else {"sheet": name}
-        raise ReadError(Code.NOT_A_WORKBOOK, detail=f"on sheet '{name}', {exc}", **where) from None
+        detail = f"on sheet '{name}', {exc}"
+        if exc.cell:
+            raise ReadError(Code.NOT_A_WORKBOOK, detail=detail, sheet=name, cell=exc.cell) from None
+        raise ReadError(Code.NOT_A_WORKBOOK, detail=detail, sheet=name) from None
 
 
 def _snapshot(name: str, state: str, scan: SheetScan, wb) -> SheetSnapshot:
