@@ -573,7 +573,10 @@ def test_a_changed_formula_is_never_accepted(where, data):
     ret = check_return(filled(mode).save({(sheet, coord): new}, "formula-changed.xlsx"), SCHEDULE, TEMPLATES)
     event(f"{'cleared' if new is None else 'formula' if str(new).startswith('=') else 'value'}: {outcome(ret)}")
     assert ret.status is ReturnStatus.REJECTED, (sheet, coord, new)
-    assert (sheet, coord, "locked-cell-changed") in {(f.sheet, f.cell, f.code) for f in ret.errors()}
+    found = {(f.sheet, f.cell, f.code) for f in ret.errors()}
+    # a number no reader can hold (1.797693134862316e+308, as openpyxl writes the largest double) is refused
+    # before any check, as not readable alike, at that cell
+    assert (sheet, coord, "locked-cell-changed") in found or (sheet, coord, "not-a-workbook") in found
 
 
 CASES = [str, str.upper, str.lower, str.swapcase]

@@ -185,7 +185,44 @@ def vet_package(zf: zipfile.ZipFile) -> dict[str, SheetScan]:
             raise ReadError(Code.ACTIVE_CONTENT, what=f"{what} ({hit})")
     scans = {info.filename: scan for info in infos if (scan := _stream_part(zf, info)) is not None}
     _check_content_types(zf.read("[Content_Types].xml"), names)
-    return scans
+    strings, styles = scans.pop(SHARED_STRINGS, None), scans.pop(STYLES, None)
+    sheets = {part: scan for part, scan in scans.items() if isinstance(scan, SheetScan)}
+    for scan in sheets.values():
+        if scan.failure is None:
+            scan.failure = _cross_check(scan, strings, styles)  # type: ignore[arg-type]
+    return sheets
+
+
+def _cross_check(scan: SheetScan, strings: StringsScan | None, styles: StylesScan | None) -> Unreadable | None:
+    """What a sheet's cells refer to elsewhere must be there, and be read alike by every reader: a shared
+    text by its index, a style by its number (Excel calls a file corrupt where either is missing)."""
+    pairs = scan.string_pairs
+    if scan.strings or pairs:
+        indexes = scan.strings
+        if pairs and (strings is None or strings.unsure or max(int(i) for _coord, i in pairs) >= strings.count):
+            indexes = {coord.decode(): int(index) for coord, index in pairs}  # one is wrong: which
+        if strings is None:
+            first = next(iter(indexes))
+            return Unreadable(f"cell {first} refers to shared text, but the workbook has none", cell=first)
+        if strings.failure is not None:
+            return strings.failure
+        for coord, index in indexes.items():
+            if index >= strings.count:
+                return Unreadable(f"cell {coord} refers to shared text the workbook does not have", cell=coord)
+            if index in strings.unsure:
+                return Unreadable(f"cell {coord} {strings.unsure[index]}", cell=coord)
+    return _cross_check_styles(scan, styles)
+
+
+def _cross_check_styles(scan: SheetScan, styles: StylesScan | None) -> Unreadable | None:
+    if scan.max_style > 0 and (styles is None or styles.failure is not None or scan.max_style >= styles.count):
+        cell = scan.style_cell
+        return Unreadable(f"cell {cell} has a style the workbook does not define", cell=cell)
+    for coord, style in scan.dates.items():  # LibreOffice, as Excel, shows such a date as its serial number
+        if styles is None or not styles.is_date(style):
+            return Unreadable(f"cell {coord} holds a date but is not formatted as one, which spreadsheet "
+                              "applications read differently", cell=coord)
+    return None
 
 
 def _is_opendocument(zf: zipfile.ZipFile, names: set[str]) -> bool:
@@ -231,9 +268,10 @@ def _well_formed_checker(namespace_separator: str | None = None) -> xml.parsers.
     return parser
 
 
-def _stream_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> SheetScan | None:
+def _stream_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> PartScan | None:
     """Inflate one part in chunks (never whole) to scan it: entities, macro content types, cell counts;
-    a worksheet's scan, which a malformed cell may have cut short (the error is kept on it for later)."""
+    a worksheet's scan, which a malformed cell may have cut short (the error is kept on it for later),
+    and the shared strings' and styles' scans the worksheets' are checked against."""
     scan = _XmlPartScan(info.filename) if info.filename.endswith((".xml", ".rels")) else None
     seen = 0
     try:
@@ -244,10 +282,10 @@ def _stream_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> SheetScan | None
                     detail = f"unpacks {info.filename} beyond {MAX_PART_BYTES // 2**20} MB"
                     raise ReadError(Code.TOO_LARGE, detail=detail)
                 if scan is not None:
-                    scan.feed(chunk)
+                    scan.feed(chunk, whole=len(chunk) == info.file_size)
             if scan is not None:
                 scan.close()
-                return scan.sheet.finish() if scan.sheet else None
+                return scan.scanner.finish() if scan.scanner else None
             return None
     except ExpatError:
         detail = f"a damaged package ({info.filename} is not well-formed XML)"
@@ -257,6 +295,17 @@ def _stream_part(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> SheetScan | None
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError, ValueError) as exc:
         detail = f"a damaged package ({type(exc).__name__} in {info.filename})"
         raise ReadError(Code.NOT_A_WORKBOOK, detail=detail) from None
+
+
+def _maybe_unsure(xml: bytes) -> bool:
+    """Whether a text in this XML may start or end with white space without being marked to keep it:
+    False is certain (a <t> with other attributes, a prefixed one (whose end tag is </p:t>), or CDATA,
+    is a maybe). Each test is one pass at C speed over the bytes; a regex is given a literal to start on."""
+    if b"<![CDATA[" in xml or (b"xmlns:" in xml and b":t>" in xml) or OTHER_T.search(xml):
+        return True  # (a prefix must be declared in the part, or expat fails it)
+    if UNMARKED_START.search(xml):
+        return True
+    return END_HINT_REVERSED.search(xml[::-1]) is not None and UNMARKED_END.search(xml) is not None
 
 
 class _XmlPartScan:
@@ -269,10 +318,29 @@ class _XmlPartScan:
         self.cells = 0
         self.tail = b""
         worksheet = self.is_sheet and name.endswith(".xml") and "/_rels/" not in name
-        self.sheet = _SheetScanner() if worksheet else None
-        self.checker = self.sheet.parser() if self.sheet else _well_formed_checker()
+        self.scanner: _SheetScanner | _StringsScanner | _StylesScanner | None = (
+            _SheetScanner() if worksheet else _StringsScanner() if name == SHARED_STRINGS
+            else _StylesScanner() if name == STYLES else None
+        )
+        self.checker = self.scanner.parser() if self.scanner else _well_formed_checker()
 
-    def feed(self, chunk: bytes) -> None:
+    def feed(self, chunk: bytes, whole: bool = False) -> None:
+        """The next chunk of the part (`whole`: the part is this one chunk)."""
+        if whole and isinstance(self.scanner, _SheetScanner):
+            self.scanner.exact_text = _maybe_unsure(chunk)  # if not, no text's ends need reading
+            shared = chunk.count(b't="s"')
+            if shared and b"<![CDATA[" not in chunk:
+                pairs = SHARED_TEXT_CELL.findall(chunk)
+                if len(pairs) == shared:  # every shared-text cell as Excel writes it
+                    self.scanner.scan.string_pairs = pairs
+        elif whole and isinstance(self.scanner, _StringsScanner) and chunk.count(b"xmlns") == 1 and not (
+                _maybe_unsure(chunk)):
+            # One namespace (the root's, checked: any other prefix would be unbound) and no text with white
+            # space at its ends: the texts are counted in its bytes, and expat only checks it is well-formed.
+            self.scanner.counted = chunk.count(b"<si>") + chunk.count(b"<si ") + chunk.count(b"<si/>")
+        elif whole and isinstance(self.scanner, _StylesScanner) and not any(
+                prefixed in chunk for prefixed in (b":cellXfs", b":xf", b":numFmt")):
+            self.scanner.read(chunk)  # expat then only checks the root and that it is well-formed
         window = self.tail + chunk
         if any(marker in window for marker in ENTITY_MARKERS):
             raise ReadError(Code.UNSAFE_XML, part=self.name)
@@ -311,6 +379,47 @@ TEXT_TYPES = {"s", "inlineStr", "str"}
 CELL_TYPES = TEXT_TYPES | {"b", "d", "e", "n"}  # ST_CellType, ECMA-376 Part 1, 18.18.11
 #: The value of a number cell: an xsd:double as Excel writes one.
 NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+INFINITE = (float("inf"), float("-inf"))
+
+
+#: The parts a worksheet's cells refer to (as every writer names them; workbook_info checks the workbook's
+#: relationships name these and no others).
+SHARED_STRINGS = "xl/sharedStrings.xml"
+STYLES = "xl/styles.xml"
+#: The attribute xml:space as expat names it, and the characters XML calls white space (not Python's strip()).
+XML_SPACE = "http://www.w3.org/XML/1998/namespace}space"
+XML_WHITESPACE = " \t\n\r"
+#: A cell reference as Excel writes it: column A..XFD, row 1..1048576 (no $, no lower case).
+REF = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
+#: Elements that some reader takes for a cell's content by their local name, whatever their namespace.
+READ_BY_NAME = frozenset({"row", "c", "v", "f", "is", "t", "r", "si"})
+#: A <t> unmarked (no xml:space) whose text starts or ends with white space, a character reference or
+#: an entity: found in a part's bytes at C speed, so that a part with none has its texts' ends left
+#: unread (the regex starts with a literal: one starting with a character class costs 20 times more).
+UNMARKED_START = re.compile(rb"<t>[ \t\r\n&]")
+UNMARKED_END = re.compile(rb"<t>[^<]*[ \t\r\n;]</t>")  # backtracks through each text: run on a hint only
+END_HINT_REVERSED = re.compile(rb">t/<[ \t\r\n;]")  # a text ending so, found in the reversed bytes
+OTHER_T = re.compile(rb'<t (?!xml:space="preserve">)')  # a <t> with attributes other than Excel's one
+#: A shared-text cell as Excel writes it, with its index: all of a sheet's, read from its bytes at C speed
+#: where every t="s" in it is one of these (no CDATA, which could hold a look-alike).
+SHARED_TEXT_CELL = re.compile(rb'<c r="([A-Z]{1,3}[0-9]{1,7})"(?: s="[0-9]+")? t="s"><v>([0-9]+)</v></c>')
+#: The styles part's cell formats and number formats, read from its bytes (see _StylesScanner.read).
+CELL_XFS = re.compile(rb"<cellXfs\b[^>]*?(?:/>|>(.*?)</cellXfs>)", re.S)
+XF = re.compile(rb"<xf\b([^>]*)>")
+NUM_FMT = re.compile(rb"<numFmt\b([^>]*)>")
+NUM_FMT_ID = re.compile(rb'\snumFmtId="([^"]*)"')
+FORMAT_CODE = re.compile(rb'\sformatCode="([^"]*)"')
+UNSURE_TEXT = ("has text with spaces or line breaks at its start or end that are not marked to be kept "
+               "(xml:space), which spreadsheet applications read differently")
+
+
+class Unreadable(ValueError):
+    """Why a part cannot be read alike by every reader, in words for the person who sent the return:
+    the cell, and what is wrong with it (the cell also given on its own, for the finding to name)."""
+
+    def __init__(self, message: str, cell: str | None = None) -> None:
+        super().__init__(message)
+        self.cell = cell
 
 
 @dataclass
@@ -319,17 +428,54 @@ class SheetScan:
     errors: dict[str, str] = field(default_factory=dict)
     pictures: set[str] = field(default_factory=set)  # error cells with value metadata (vm): placed pictures
     texts: set[str] = field(default_factory=set)  # cells typed as text: calamine's '' may be a real ''
+    strings: dict[str, int] = field(default_factory=dict)  # shared-text cells: the index of their text
+    string_pairs: list[tuple[bytes, bytes]] | None = None  # or all of them, as read from the sheet's bytes
+    dates: dict[str, int] = field(default_factory=dict)  # ISO 8601 date cells (t="d", as Strict writes): style
     protected: bool = False
     max_row: int = 0
     max_col: int = 0
+    max_style: int = 0
+    style_cell: str = ""  # a cell with the highest style number
     failure: ValueError | None = None  # what made the sheet unreadable, found while scanning it
+
+
+@dataclass
+class StringsScan:
+    """The shared-strings part: how many texts, and those whose reading is not certain (by index)."""
+
+    count: int = 0
+    unsure: dict[int, str] = field(default_factory=dict)
+    failure: Unreadable | None = None
+
+
+@dataclass
+class StylesScan:
+    count: int = 0  # cell formats (cellXfs): the styles a cell's s= may name
+    formats: list[str] = field(default_factory=list)  # each cell format's numFmtId, in order
+    codes: dict[str, str] = field(default_factory=dict)  # the workbook's own number formats, by numFmtId
+    failure: Unreadable | None = None
+
+    def is_date(self, style: int) -> bool:
+        """Whether cells of this style show a date (or time): Excel's built-in date formats, or a date code."""
+        from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+
+        if style >= len(self.formats) or not self.formats[style].isdigit():
+            return False
+        number = int(self.formats[style])
+        code = self.codes.get(self.formats[style], BUILTIN_FORMATS.get(number, ""))
+        return 14 <= number <= 22 or 45 <= number <= 47 or is_date_format(code)
+
+
+PartScan = SheetScan | StringsScan | StylesScan
 
 
 @functools.lru_cache(maxsize=2**16)
 def _split_ref(ref: str) -> tuple[int, int]:
     """'AB12' -> (12, 28). Cached: every return of a form has the same cells."""
-    letters = ref.rstrip("0123456789")
-    return int(ref[len(letters):]), column_index_from_string(letters)
+    m = REF.fullmatch(ref)
+    if m is None:
+        raise Unreadable("a cell has a malformed reference")
+    return int(m.group(2)), column_index_from_string(m.group(1))
 
 
 def scan_sheet(xml: bytes) -> SheetScan:
@@ -344,44 +490,68 @@ def scan_sheet(xml: bytes) -> SheetScan:
     return scan
 
 
+def _namespaced_parser(start: Any) -> xml.parsers.expat.XMLParserType:
+    parser = _well_formed_checker(namespace_separator="}")
+    parser.buffer_text = True
+    parser.StartElementHandler = start
+    return parser
+
+
+def _unsure_text(text: str) -> bool:
+    """Text of a <t> not marked xml:space="preserve" that starts or ends with white space: Excel drops
+    that space (the W3C rule it follows, and what it shows), openpyxl and LibreOffice keep it, calamine
+    drops it from each rich-text run ("Police " "detention" -> "Policedetention"). Excel never writes it."""
+    return bool(text) and (text[0] in XML_WHITESPACE or text[-1] in XML_WHITESPACE)
+
+
 class _SheetScanner:
     """One pass over a sheet's XML: where it is (row, cell, type) and what it has found so far.
 
     The handlers run for every element of every return, so they stay lean. Expat calls one start handler
     at a time, swapped as the pass moves on: the root (which must be a SpreadsheetML worksheet), then
     what precedes the cells, then the cells, where elements the scan does not look at (an inline string's
-    text, its runs) cost one dictionary lookup. No end handler runs but the one that closes an <f> or
-    <v>, whose text is collected by a list's own append. The end of <sheetData> is not awaited: the
+    formatting) cost one dictionary lookup. No end handler runs but the one that closes an <f>, <v> or
+    <t>, whose text is collected by a list's own append. The end of <sheetData> is not awaited: the
     elements the scan wants after it (sheetProtection) cannot occur inside it, nor cells outside it, in a
     valid sheet. The first malformed cell stops the scan and is kept as its failure; expat goes on
-    checking well-formedness."""
+    checking well-formedness.
+
+    What readers (Excel, openpyxl, LibreOffice, calamine) read differently is malformed here: rows and
+    cells out of order or given twice, a cell with two values, an element of the sheet's own kind in
+    another namespace (or none), text with unmarked surrounding space, a shared-text index that is not a
+    plain number."""
 
     def __init__(self) -> None:
         self.scan = SheetScan()
         self.shared: dict[str, Translator] = {}
         self.root = True
+        self.tags: dict[str, str] = {}
         self.row = self.col = 0
         self.coord = ""
         self.cell_type = "n"
-        self.collecting: list[str] | None = None  # the text of the <f> or <v> being read
-        self.collected = ""  # which: "f" or "v"
+        self.held = 0  # what the current cell holds so far: 1 a <v>, 2 an <is>, 4 an <f>
+        self.exact_text = True  # whether each text is read to check its ends (see MAYBE_UNSURE_TEXT)
+        self.collecting: list[str] | None = None  # the text of the <f>, <v> or <t> being read
+        self.collected = ""  # which: "f", "v" or "t"
         self.formula_attrs: dict[str, str] = {}
         self.expat: xml.parsers.expat.XMLParserType | None = None
+        self.styles: set[str] = set()  # the style numbers seen (each checked once)
+        self.handlers = {"v": self._v, "row": self._row, "f": self._f, "sheetProtection": self._protection}
 
     def parser(self) -> xml.parsers.expat.XMLParserType:
         """An expat parser that feeds this scanner (and refuses entity declarations)."""
-        self.expat = parser = _well_formed_checker(namespace_separator="}")
-        parser.buffer_text = True
-        parser.StartElementHandler = self._root
+        self.expat = parser = _namespaced_parser(self._root)
         return parser
 
     def finish(self) -> SheetScan:
         if self.root and self.scan.failure is None:
-            self.scan.failure = ValueError("not a SpreadsheetML worksheet")
+            self.scan.failure = Unreadable("it is not a SpreadsheetML worksheet")
         return self.scan
 
     def fail(self, exc: Exception) -> None:
-        self.scan.failure = exc if isinstance(exc, ValueError) else ValueError(str(exc))
+        if not isinstance(exc, Unreadable):
+            exc = Unreadable(f"cell {self.coord or 'A1'} cannot be read", cell=self.coord or None)
+        self.scan.failure = exc
         assert self.expat is not None
         self.expat.StartElementHandler = self.expat.EndElementHandler = self.expat.CharacterDataHandler = None
 
@@ -396,13 +566,14 @@ class _SheetScanner:
         assert self.expat is not None
         namespace, _, local = name.rpartition("}")
         if namespace not in MAIN_NAMESPACES or local != "worksheet":
-            self.fail(ValueError("not a SpreadsheetML worksheet"))
+            self.fail(Unreadable("it is not a SpreadsheetML worksheet"))
             return
         self.root = False
+        self.tags = _TAGS[namespace]
         self.expat.StartElementHandler = self._before_data
 
     def _before_data(self, name: str, attrs: dict[str, str]) -> None:
-        tag = _TAGS.get(name)
+        tag = self.tags.get(name)
         if tag == "sheetData":
             assert self.expat is not None
             self.expat.StartElementHandler = self._in_data
@@ -413,32 +584,89 @@ class _SheetScanner:
         self.scan.protected = attrs.get("sheet", "0").lower() in ("1", "true")
 
     def _in_data(self, name: str, attrs: dict[str, str]) -> None:
-        tag = _TAGS.get(name)
-        if tag is None:
-            return
+        tag = self.tags.get(name)  # "" for what the scan passes over, None for another namespace's
         try:
             if tag == "c":
                 self.cell(attrs)
-            elif tag == "v":
-                if self.cell_type in ("e", "n"):
-                    self.collect("v")
-            elif tag == "row":
-                self.row, self.col = int(attrs.get("r") or self.row + 1), 0
-            elif tag == "f":
-                self.collect("f")
-                self.formula_attrs = attrs
+            elif tag == "t":  # the commonest elements are handled here, the others by their own method
+                if self.exact_text and attrs.get(XML_SPACE) != "preserve":
+                    self.collect("t")
             elif tag == "is":
-                if self.cell_type != "inlineStr":  # readers disagree on what such a cell holds
-                    raise ValueError(f"cell {self.coord} holds inline text but is not typed as such")
-            elif tag == "sheetProtection":  # after sheetData
-                self._protection(attrs)
+                if self.held & 3 or self.cell_type != "inlineStr":
+                    raise self._inline_unlike_type()
+                self.held |= 2
+            elif tag:
+                self.handlers[tag](attrs)
+            elif tag is None and name.rpartition("}")[2] in READ_BY_NAME:
+                where = f"after cell {self.coord}" if self.coord else "before the first cell"
+                raise Unreadable(f"it has a cell element in a namespace Excel does not read ({where})")
         except (ValueError, KeyError) as exc:
             self.fail(exc)
 
+    def _inline_unlike_type(self) -> Unreadable:
+        if self.held & 3:
+            return Unreadable(f"cell {self.coord} holds more than one value", cell=self.coord)
+        # readers disagree on what such a cell holds
+        return Unreadable(f"cell {self.coord} holds inline text but is not typed as such", cell=self.coord)
+
+    # A cell holds one value, one inline text and one formula at most (self.held: 1, 2, 4): readers pick
+    # different ones.
+    def _v(self, attrs: dict[str, str]) -> None:
+        if self.held & 3:
+            raise Unreadable(f"cell {self.coord} holds more than one value", cell=self.coord)
+        self.held |= 1
+        if self.cell_type == "s":  # the commonest value in a return Excel saved: its own lean path
+            if self.scan.string_pairs is not None:
+                return  # every index was read from the bytes
+            assert self.expat is not None
+            self.collecting = []
+            self.expat.CharacterDataHandler = self.collecting.append
+            self.expat.EndElementHandler = self._index_end
+        elif self.cell_type != "str" and self.cell_type != "d":  # read as they are, by every reader
+            self.collect("v")
+
+    def _index_end(self, name: str) -> None:
+        """The end of a shared-text cell's <v>: its index, plain digits (calamine reads '3.0' or ' 3' as text 0)."""
+        if self.tags.get(name) != "v":
+            return
+        assert self.expat is not None and self.collecting is not None
+        text = "".join(self.collecting)
+        self.collecting = None
+        self.expat.CharacterDataHandler = self.expat.EndElementHandler = None
+        if text.isascii() and text.isdigit():
+            self.scan.strings[self.coord] = int(text)
+        else:
+            why = "refers to shared text by a malformed index"
+            self.fail(Unreadable(f"cell {self.coord} {why}", cell=self.coord))
+
+    def _f(self, attrs: dict[str, str]) -> None:
+        if self.held & 4:
+            raise Unreadable(f"cell {self.coord} holds more than one formula", cell=self.coord)
+        self.held |= 4
+        self.collect("f")
+        self.formula_attrs = attrs
+
+    def _row(self, attrs: dict[str, str]) -> None:
+        ref = attrs.get("r")
+        if ref is None:
+            row = self.row + 1
+        elif not (ref.isascii() and ref.isdigit()) or int(ref) <= self.row:
+            raise Unreadable(f"the row after row {self.row} is out of order, given twice or malformed")
+        else:
+            row = int(ref)
+        self.row, self.col = row, 0
+
     def cell(self, attrs: dict[str, str]) -> None:
         ref = attrs.get("r")
-        self.row, self.col = _split_ref(ref) if ref else (self.row, self.col + 1)
-        self.coord = ref or f"{get_column_letter(self.col)}{self.row}"
+        if ref:
+            row, col = _split_ref(ref)
+            if row != self.row or col <= self.col:
+                raise Unreadable(f"cell {ref} is out of order or given twice", cell=ref)
+            self.col = col
+        else:
+            self.col += 1
+        self.coord = coord = ref or f"{get_column_letter(self.col)}{self.row}"
+        self.held = 0
         scan = self.scan
         if self.row > scan.max_row:
             scan.max_row = self.row
@@ -447,16 +675,25 @@ class _SheetScanner:
         self.cell_type = cell_type = attrs.get("t", "n")
         # Type and style decide how a value reads (a number or a date); readers disagree on a cell
         # whose type or style is malformed, and Excel calls the file corrupt.
-        if cell_type not in CELL_TYPES or not attrs.get("s", "0").isdigit():
-            raise ValueError(f"cell {self.coord} has a malformed type or style")
+        style = attrs.get("s", "0")
+        if style not in self.styles:
+            if not (style.isascii() and style.isdigit()):
+                raise Unreadable(f"cell {coord} has a malformed type or style", cell=coord)
+            self.styles.add(style)
+            if int(style) > scan.max_style:
+                scan.max_style, scan.style_cell = int(style), coord
+        if cell_type not in CELL_TYPES:
+            raise Unreadable(f"cell {coord} has a malformed type or style", cell=coord)
         if cell_type in TEXT_TYPES:
-            scan.texts.add(self.coord)
+            scan.texts.add(coord)
+        elif cell_type == "d":
+            scan.dates[coord] = int(style)
         elif cell_type == "e" and attrs.get("vm"):
-            scan.pictures.add(self.coord)  # Excel 365's "Place in cell" picture: #VALUE! with value metadata
+            scan.pictures.add(coord)  # Excel 365's "Place in cell" picture: #VALUE! with value metadata
 
     def _end(self, name: str) -> None:
-        """The end of the <f> or <v> being collected (an element inside it, which no valid sheet has, is not)."""
-        if _TAGS.get(name) != self.collected:
+        """The end of the element being collected (an element inside it, which no valid sheet has, is not)."""
+        if self.tags.get(name) != self.collected:
             return
         assert self.expat is not None and self.collecting is not None
         text = "".join(self.collecting)
@@ -468,18 +705,159 @@ class _SheetScanner:
             self.fail(exc)
 
     def _value(self, tag: str, text: str) -> None:
-        if tag == "f":
-            self.scan.formulas[self.coord] = _formula(text, self.formula_attrs, self.coord, self.shared)
-        elif self.cell_type == "e":
-            self.scan.errors[self.coord] = text
-        elif self.cell_type == "n" and text.strip() and not NUMBER.fullmatch(text.strip()):
-            # Excel calls such a file corrupt; readers disagree on what the cell holds (calamine drops it).
-            raise ValueError(f"cell {self.coord} is a number cell whose value is not a number")
+        coord, cell_type = self.coord, self.cell_type
+        if tag == "t":
+            if _unsure_text(text):
+                raise Unreadable(f"cell {coord} {UNSURE_TEXT}", cell=coord)
+        elif tag == "f":
+            self.scan.formulas[coord] = _formula(text, self.formula_attrs, coord, self.shared)
+        elif cell_type == "e":
+            self.scan.errors[coord] = text
+        elif cell_type == "n":
+            if text.strip() and (not NUMBER.fullmatch(text) or float(text) in INFINITE):
+                # Excel calls such a file corrupt; readers disagree on what the cell holds (calamine drops it,
+                # or fails on the whole workbook where the number has spaces around it; 1e400 is infinite
+                # to Python, and LibreOffice saves it as INF, which no reader reads back).
+                raise Unreadable(f"cell {coord} is a number cell whose value is not a number", cell=coord)
+        elif cell_type == "b":
+            if text not in ("0", "1"):
+                raise Unreadable(f"cell {coord} is a TRUE/FALSE cell whose value is neither", cell=coord)
+        elif cell_type == "inlineStr":
+            raise Unreadable(f"cell {coord} is typed as inline text but holds a value", cell=coord)
 
 
-#: The elements the sheet scan looks at, by expat's full name in either namespace: their local names.
-_TAGS = {f"{ns}}}{tag}": tag for ns in MAIN_NAMESPACES
-         for tag in ("sheetData", "sheetProtection", "row", "c", "v", "f", "is")}
+#: The elements the sheet scan looks at, by expat's full name, for each namespace: their local names;
+#: "" for those it passes over: an inline text's formatting, and what follows the cells (the end of
+#: <sheetData> is not awaited), so that only an element of another namespace costs a closer look.
+_PASSED_OVER = (
+    "r", "rPr", "rPh", "phoneticPr", "b", "i", "u", "sz", "color", "rFont", "family", "scheme", "strike",
+    "vertAlign", "charset", "outline", "shadow", "condense", "extend", "extLst", "ext", "mergeCells", "mergeCell",
+    "conditionalFormatting", "cfRule", "formula", "dataValidations", "dataValidation", "formula1", "formula2",
+    "printOptions", "pageMargins", "pageSetup", "headerFooter", "oddHeader", "oddFooter", "evenHeader",
+    "evenFooter", "firstHeader", "firstFooter", "hyperlinks", "hyperlink", "drawing", "legacyDrawing",
+    "tableParts", "tablePart", "rowBreaks", "colBreaks", "brk", "ignoredErrors", "ignoredError", "autoFilter",
+)
+_TAGS = {ns: {f"{ns}}}{tag}": tag for tag in ("sheetData", "sheetProtection", "row", "c", "v", "f", "is", "t")}
+         | {f"{ns}}}{tag}": "" for tag in _PASSED_OVER}
+         for ns in MAIN_NAMESPACES}
+
+
+class _StringsScanner:
+    """One pass over the shared-strings part: each text counted, and those whose reading is not certain
+    noted by index, so that a cell using one is refused naming the cell."""
+
+    def __init__(self) -> None:
+        self.scan = StringsScan()
+        self.tags: dict[str, str] = {}
+        self.counted: int | None = None  # the texts, when counted in the part's bytes (see _XmlPartScan)
+        self.collecting: list[str] | None = None
+        self.expat: xml.parsers.expat.XMLParserType | None = None
+
+    def parser(self) -> xml.parsers.expat.XMLParserType:
+        self.expat = parser = _namespaced_parser(self._root)
+        return parser
+
+    def finish(self) -> StringsScan:
+        if not self.tags and self.scan.failure is None:
+            self.scan.failure = Unreadable("its shared strings are not SpreadsheetML")
+        return self.scan
+
+    def _root(self, name: str, attrs: dict[str, str]) -> None:
+        assert self.expat is not None
+        namespace, _, local = name.rpartition("}")
+        if namespace not in MAIN_NAMESPACES or local != "sst":
+            self.scan.failure = Unreadable("its shared strings are not SpreadsheetML")
+            self.expat.StartElementHandler = None
+            return
+        self.tags = {**_TAGS[namespace], f"{namespace}}}si": "si"}
+        if self.counted is None:
+            self.expat.StartElementHandler = self._start
+        else:
+            self.scan.count = self.counted
+            self.expat.StartElementHandler = None
+
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
+        tag = self.tags.get(name)
+        if tag == "si":
+            self.scan.count += 1
+        elif tag == "t":
+            if attrs.get(XML_SPACE) != "preserve":
+                assert self.expat is not None
+                self.collecting = []
+                self.expat.CharacterDataHandler = self.collecting.append
+                self.expat.EndElementHandler = self._end
+        elif tag is None and name.rpartition("}")[2] in READ_BY_NAME:
+            if name.rpartition("}")[2] == "si":  # every later text's index would differ between readers
+                self.scan.failure = Unreadable("its shared strings have an entry in a namespace Excel does not read")
+            self.scan.unsure[self.scan.count - 1] = "has shared text in a namespace Excel does not read"
+
+    def _end(self, name: str) -> None:
+        if self.tags.get(name) != "t":
+            return
+        assert self.expat is not None and self.collecting is not None
+        if _unsure_text("".join(self.collecting)):
+            self.scan.unsure[self.scan.count - 1] = UNSURE_TEXT
+        self.collecting = None
+        self.expat.CharacterDataHandler = self.expat.EndElementHandler = None
+
+
+class _StylesScanner:
+    """Counts the cell formats (cellXfs) of the styles part: a cell naming one beyond them is refused."""
+
+    def __init__(self) -> None:
+        self.scan = StylesScan()
+        self.namespace = ""
+        self.depth = 0
+        self.in_formats = False
+        self.from_bytes = False  # the formats were read from the part's bytes (see read)
+        self.expat: xml.parsers.expat.XMLParserType | None = None
+
+    def parser(self) -> xml.parsers.expat.XMLParserType:
+        self.expat = parser = _namespaced_parser(self._start)
+        parser.EndElementHandler = self._end
+        return parser
+
+    def read(self, xml: bytes) -> None:
+        """The cell formats and number formats from the part's bytes (no prefixed element in them)."""
+        from html import unescape
+
+        self.from_bytes = True
+        formats = CELL_XFS.search(xml)
+        for attrs in XF.findall(formats.group(1) or b"") if formats else []:
+            number = NUM_FMT_ID.search(attrs)
+            self.scan.formats.append(number.group(1).decode() if number else "0")
+        self.scan.count = len(self.scan.formats)
+        for attrs in NUM_FMT.findall(xml):
+            number, code = NUM_FMT_ID.search(attrs), FORMAT_CODE.search(attrs)
+            if number and code:
+                self.scan.codes[number.group(1).decode()] = unescape(code.group(1).decode())
+
+    def finish(self) -> StylesScan:
+        if not self.namespace and self.scan.failure is None:
+            self.scan.failure = Unreadable("its styles are not SpreadsheetML")
+        return self.scan
+
+    def _start(self, name: str, attrs: dict[str, str]) -> None:
+        self.depth += 1
+        namespace, _, local = name.rpartition("}")
+        if self.depth == 1:
+            if namespace in MAIN_NAMESPACES and local == "styleSheet":
+                self.namespace = namespace
+            if self.from_bytes:
+                assert self.expat is not None
+                self.expat.StartElementHandler = self.expat.EndElementHandler = None
+        elif namespace == self.namespace and self.depth == 2 and local == "cellXfs":
+            self.in_formats = True
+        elif self.in_formats and self.depth == 3 and namespace == self.namespace and local == "xf":
+            self.scan.count += 1
+            self.scan.formats.append(attrs.get("numFmtId", "0"))
+        elif self.depth == 3 and namespace == self.namespace and local == "numFmt":
+            self.scan.codes[attrs.get("numFmtId", "")] = attrs.get("formatCode", "")
+
+    def _end(self, name: str) -> None:
+        if self.depth == 2:
+            self.in_formats = False
+        self.depth -= 1
 
 
 def _formula(body: str, attrs: dict[str, str], coord: str, shared: dict[str, Translator]) -> str:
@@ -511,10 +889,15 @@ def workbook_info(zf: zipfile.ZipFile) -> WorkbookInfo:
     from defusedxml.ElementTree import fromstring
 
     targets: dict[str, str] = {}
+    related: dict[str, set[str]] = {"sharedStrings": set(), "styles": set()}
     for rel in fromstring(zf.read("xl/_rels/workbook.xml.rels")):
         target = rel.get("Target", "")
         path = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
         targets[rel.get("Id", "")] = path
+        related.get(rel.get("Type", "").rpartition("/")[2], set()).add(path)
+    # Readers find these parts by relationship (openpyxl, Excel) or by name (calamine): both must agree.
+    if related["styles"] - {STYLES} or related["sharedStrings"] ^ ({SHARED_STRINGS} & set(zf.namelist())):
+        raise Unreadable("its shared strings or styles are not where every reader looks for them")
     root = fromstring(zf.read("xl/workbook.xml"))
     namespace = root.tag[1:].partition("}")[0] if root.tag.startswith("{") else ""
     if namespace not in MAIN_NAMESPACES:
@@ -525,6 +908,9 @@ def workbook_info(zf: zipfile.ZipFile) -> WorkbookInfo:
         part = targets.get(rid or "", "")
         if part.startswith("xl/worksheets/"):
             info.sheets.append((el.get("name", ""), el.get("state", "visible"), part))
+    names = [name.casefold() for name, _state, _part in info.sheets]
+    if len(set(names)) < len(names) or len({part for *_, part in info.sheets}) < len(names):
+        raise Unreadable("its list of sheets names one sheet twice (Excel's names ignore case)")
     pr = root.find(f"{{{namespace}}}workbookPr")
     info.date1904 = pr is not None and _true(pr.get("date1904"))
     lock = root.find(f"{{{namespace}}}workbookProtection")
@@ -555,9 +941,11 @@ def parse_package(
             names = set(zf.namelist())
             info = workbook_info(zf)
             parts = [(n, state, p) for n, state, p in info.sheets if p in names]
-            by_sheet = {name: _scan_of(part, zf, scans) for name, _state, part in parts}
+            by_sheet = {name: _scan_of(name, part, zf, scans) for name, _state, part in parts}
     except DefusedXmlException:
         raise ReadError(Code.UNSAFE_XML, part="the workbook") from None
+    except Unreadable as exc:
+        raise ReadError(Code.NOT_A_WORKBOOK, detail=str(exc)) from None
     except (KeyError, ValueError, SyntaxError, ExpatError, zipfile.BadZipFile) as exc:  # ParseError: SyntaxError
         raise ReadError(Code.NOT_A_WORKBOOK, detail=f"the workbook cannot be opened ({type(exc).__name__})") from None
     for name, scan in by_sheet.items():
@@ -576,13 +964,19 @@ def parse_package(
         raise ReadError(Code.NOT_A_WORKBOOK, detail=f"the workbook cannot be opened ({type(exc).__name__})") from None
 
 
-def _scan_of(part: str, zf: zipfile.ZipFile, scans: dict[str, SheetScan] | None) -> SheetScan:
-    if scans is None or part not in scans:
-        return scan_sheet(zf.read(part))
-    scan = scans[part]
-    if scan.failure is not None:
-        raise scan.failure
-    return scan
+def _scan_of(name: str, part: str, zf: zipfile.ZipFile, scans: dict[str, SheetScan] | None) -> SheetScan:
+    try:
+        if scans is None or part not in scans:
+            return scan_sheet(zf.read(part))
+        scan = scans[part]
+        if scan.failure is not None:
+            raise scan.failure
+        return scan
+    except Unreadable as exc:
+        detail = f"on sheet '{name}', {exc}"
+        if exc.cell:
+            raise ReadError(Code.NOT_A_WORKBOOK, detail=detail, sheet=name, cell=exc.cell) from None
+        raise ReadError(Code.NOT_A_WORKBOOK, detail=detail, sheet=name) from None
 
 
 def _snapshot(name: str, state: str, scan: SheetScan, wb) -> SheetSnapshot:
