@@ -58,6 +58,31 @@ def test_a_named_pipe_on_the_command_line_is_refused_unopened_and_the_run_goes_o
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_file_swapped_for_a_pipe_after_it_was_looked_at_is_refused_not_waited_on(tmp_path, schedule, monkeypatch):
+    """The race the look before opening leaves: the file is a pipe by the time it is opened."""
+    import signal
+
+    from xlschedule import ingest
+
+    pipe = tmp_path / "swapped.xlsx"
+    os.mkfifo(pipe)
+    monkeypatch.setattr(ingest, "what_it_is", lambda _path: None)  # it looked like a file a moment ago
+
+    def waited(*_args):
+        raise AssertionError("the read waited on a named pipe")
+
+    previous = signal.signal(signal.SIGALRM, waited)
+    signal.alarm(20)
+    try:
+        ret = ingest.check_return(pipe, schedule)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert [f.code for f in ret.findings] == ["not-a-file"]
+    assert ret.status.value == "rejected"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
 def test_what_is_named_like_a_workbook_in_a_folder_but_is_no_file_is_named(tmp_path, schedule):
     """A pipe, a link to nothing, a link that loops and a folder named *.xlsx are each named for what they are;
     a link to a return is followed (read as the return); a link to a folder is not followed (it may loop)."""

@@ -12,8 +12,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import os
 import posixpath
 import re
+import stat
 import xml.parsers.expat
 import zipfile
 import zlib
@@ -1010,12 +1012,22 @@ def _column_letters(count: int) -> list[str]:
     return [get_column_letter(c) for c in range(1, count + 1)]
 
 
-def read_workbook(path: Path, open_password: str | None = None) -> WorkbookSnapshot:
-    """Read a return. Raises ReadError (never a library exception) when it cannot be read as one."""
+def read_regular(path: Path) -> bytes:
+    """The bytes of the regular file at `path`. Opened without waiting and looked at before reading, so a file
+    swapped for a named pipe after it was listed is refused (not-a-file), never waited on."""
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise ReadError(Code.NOT_A_FILE, what="something other than a regular file when it was opened")
+            return fh.read()
     except OSError as exc:
         raise ReadError(Code.NOT_A_WORKBOOK, detail=f"cannot read the file: {exc.strerror or exc}") from None
+
+
+def read_workbook(path: Path, open_password: str | None = None) -> WorkbookSnapshot:
+    """Read a return. Raises ReadError (never a library exception) when it cannot be read as one."""
+    data = read_regular(path)
     digest = hashlib.sha256(data).hexdigest()
     package = unwrap(data, open_password)
     try:
