@@ -109,8 +109,9 @@ def test_every_streamed_row_is_in_the_table_as_inert_text(long):
     assert (first[0], last) == ("A", f"{get_column_letter(len(RESPONSE_COLUMNS))}{head + len(rows)}")
     assert ws.max_row == head + len(rows)  # the dimension
     assert [c.value for c in ws[head]] == list(RESPONSE_COLUMNS)
-    for k, row in enumerate(rows, start=head + 1):
-        cells = ws[k]
+    # one pass over the rows: ws[k] measures the whole sheet's width each time it is asked for a row
+    table_rows = ws.iter_rows(min_row=head + 1, max_row=head + len(rows), max_col=len(RESPONSE_COLUMNS))
+    for k, (row, cells) in enumerate(zip(rows, table_rows, strict=True), start=head + 1):
         for cell, value in zip(cells, row, strict=True):
             if isinstance(value, str):
                 # openpyxl decodes Excel's _xHHHH_ escape in shared strings, not inline: either way, whole.
