@@ -370,3 +370,29 @@ def test_a_fault_in_xlschedule_is_one_line_that_never_quotes_a_return(tmp_path, 
     again = CliRunner().invoke(main, ["ingest", str(ret), "--out", str(tmp_path / "c.xlsx"), "--registry",
                                       str(out / REGISTRY)])
     assert isinstance(again.exception, RuntimeError)  # asked for: the fault itself, to report it
+
+
+def test_an_upgraded_file_that_cannot_be_written_is_named_and_the_others_are_written(tmp_path, schedule, monkeypatch):
+    import errno
+
+    from xlschedule import upgrade
+
+    out = build(tmp_path, "Kent", "Essex")
+    returns = tmp_path / "returns"
+    first = fill(out / "Kent.xlsx", returns / "Kent-1.xlsx", schedule, MODE, 1, "K-1")
+    second = fill(out / "Essex.xlsx", returns / "Essex-2.xlsx", schedule, MODE, 2, "E-2")
+    real = upgrade.write_atomic
+
+    def full_for_kent(path, data):
+        if path.name == first.name:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(path, data)
+
+    monkeypatch.setattr(upgrade, "write_atomic", full_for_kent)
+    result = run_cli("upgrade", str(first), str(second), "--out", str(tmp_path / "up"), "--registry",
+                     str(out / REGISTRY))
+    assert result.exit_code == 2, result.output
+    assert f"{first}: not upgraded: {tmp_path / 'up' / first.name}: cannot write (No space left on device)" \
+        in result.output
+    assert [p.name for p in (tmp_path / "up").iterdir()] == [second.name]  # the other is written, whole
+    assert "Upgraded 1 of 2 returns" in result.output

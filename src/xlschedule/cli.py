@@ -465,7 +465,8 @@ def upgrade(
     Each return is checked as ingest checks it; its answers (cover, scores, policy fit, evidence and
     judgments) are typed into a fresh blank, written to --out under the same name. Each line says what
     carried, what could not (items removed) and what is new to answer. The returns themselves are never
-    changed. Exit status: 0 all upgraded, 1 some could not be, 2 usage error.
+    changed. Exit status: 0 all upgraded, 1 some could not be, 2 usage error or an upgraded file not
+    written (the others still are).
 
     \b
     Example: xlschedule upgrade returns/Kent-K-001.xlsx --out upgraded
@@ -489,4 +490,4 @@ def upgrade(
     upgraded = sum(1 for r in done if r.ok)
     click.echo(f"Upgraded {upgraded} of {len(done)} returns to schedule version {schedule.schedule.version} "
                f"into {out_dir}.")
-    sys.exit(0 if upgraded == len(done) else 1)
+    sys.exit(EXIT_USAGE if any(r.failed for r in done) else 0 if upgraded == len(done) else 1)

@@ -129,6 +129,7 @@ class Upgraded:
     removed: list[str] = field(default_factory=list)  # refs answered that the current schedule no longer asks
     dropped: list[str] = field(default_factory=list)  # refs whose score is not an option any more
     new: list[str] = field(default_factory=list)  # refs the return's version never asked
+    failed: str = ""  # why the upgraded file could not be written (a full disk, say); the others still are
 
     @property
     def ok(self) -> bool:
@@ -136,6 +137,8 @@ class Upgraded:
 
     def line(self, current: str) -> str:
         """One line saying what was carried, what could not be and what is new to answer."""
+        if self.failed:
+            return f"{printable(self.ret.file)}: not upgraded: {printable(self.failed)}"
         if self.out is None:
             return (f"{printable(self.ret.file)}: not upgraded: {len(self.ret.errors())} error(s), listed below; "
                     "fix them first")
@@ -235,8 +238,9 @@ def upgrade_one(
         return Upgraded(crashed(path, type(exc).__name__))
     try:
         write_atomic(target, data)
-    except OSError as exc:
-        raise OutputError(f"{printable(str(target))}: cannot write ({exc.strerror or exc})") from None
+    except OSError as exc:  # this file is not written; the others still are
+        result.failed = f"{target}: cannot write ({exc.strerror or exc})"
+        return result
     result.out = target
     return result
 
