@@ -516,7 +516,7 @@ def summary_text(copies: Sequence[Copy], run_date: date) -> str:
         for c in failed:
             assert c.out is not None
             lines.append(f"- {_who(c)}: {printable(c.out.name)} (from {printable(c.ret.file)}) could not be written "
-                         f"({c.failed})")
+                         f"({printable(c.failed)})")
         lines.append("")
     if without:
         lines.append("No copy (the force sends the return again, as the reason says):")
