@@ -29,10 +29,10 @@ from .errors import OutputError
 #: What excel_text changes: a control character (CR included) or a lone surrogate (a file name that is not
 #: UTF-8), or what reads as Excel's escape.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\ud800-\udfff]")
-_ESCAPE_LIKE = re.compile(r"_x[0-9A-Fa-f]{4}_")
 #: A carriage return (written raw, XML parsers turn CR LF into LF) and the underscore of a literal `_xHHHH_`
 #: (Excel would read it as an escape).
 _CR_OR_ESCAPE_LIKE = re.compile(r"\r|_(?=x[0-9A-Fa-f]{4}_)")
+#: Excel's escape of one character: `_x`, its code in four hex digits, `_`.
 _EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
@@ -41,7 +41,7 @@ def excel_text(text: str) -> str:
     hold, and openpyxl refuses) as Excel's own `_xHHHH_` escape, a carriage return as `_x000D_` (a Windows
     line break becomes `_x000D_` then LF), a literal `_xHHHH_` as `_x005F_xHHHH_` so it stays literal, and a
     file name's bytes that are not UTF-8 as \\xNN (see storable). Every writer of text from a return uses it."""
-    if (text.isprintable() or not _CONTROL.search(text)) and ("_x" not in text or not _ESCAPE_LIKE.search(text)):
+    if (text.isprintable() or not _CONTROL.search(text)) and ("_x" not in text or not _EXCEL_ESCAPE.search(text)):
         return text  # most text: nothing to escape, found by the quickest scans (a control character is unprintable)
     text = _CR_OR_ESCAPE_LIKE.sub(lambda m: f"_x{ord(m.group()):04X}_", storable(text))
     return ILLEGAL_CHARACTERS_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
@@ -278,10 +278,11 @@ def output(path: Path) -> Iterator[IO[bytes]]:
         with atomic(path) as fh:
             yield typing.cast(IO[bytes], _Named(fh, path))
     except OSError as exc:
-        raise _cannot_write(path, exc) from None
+        raise cannot_write(path, exc) from None
 
 
-def _cannot_write(path: Path, exc: OSError) -> OutputError:
+def cannot_write(path: Path, exc: OSError) -> OutputError:
+    """The error for a file that could not be written, naming it and the system's reason."""
     return OutputError(f"{path}: cannot write ({exc.strerror or exc})")
 
 
@@ -295,13 +296,13 @@ class _Named:
         try:
             return self._fh.write(data)
         except OSError as exc:
-            raise _cannot_write(self._path, exc) from None
+            raise cannot_write(self._path, exc) from None
 
     def flush(self) -> None:
         try:
             self._fh.flush()
         except OSError as exc:
-            raise _cannot_write(self._path, exc) from None
+            raise cannot_write(self._path, exc) from None
 
     def __getattr__(self, name: str) -> Any:  # seek, tell, seekable...: as the file has them
         return getattr(self._fh, name)

@@ -20,7 +20,7 @@ from .checks import normalise_option
 from .errors import OutputError, UsageError
 from .ingest import Templates, check_return, collect, crashed
 from .model import COVER_SHEET, ItemStatus, Mode, Return, ReturnStatus, Schedule
-from .packager import excel_text, workbook_bytes, write_atomic
+from .packager import cannot_write, excel_text, workbook_bytes, write_atomic
 from .protection import PasswordHash, hash_password
 from .read import ensure_safe_xml
 from .registry import Form, Registry, workbook_fingerprint
@@ -239,7 +239,7 @@ def upgrade_one(
     try:
         write_atomic(target, data)
     except OSError as exc:  # this file is not written; the others still are
-        result.failed = f"{target}: cannot write ({exc.strerror or exc})"
+        result.failed = str(cannot_write(target, exc))
         return result
     result.out = target
     return result
