@@ -79,6 +79,7 @@ def test_a_file_swapped_for_a_pipe_after_it_was_looked_at_is_refused_not_waited_
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     assert [f.code for f in ret.findings] == ["not-a-file"]
+    assert "a named pipe (FIFO)" in ret.findings[0].message  # what it is when opened, as the look would say
     assert ret.status.value == "rejected"
 
 

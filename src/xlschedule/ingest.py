@@ -31,6 +31,7 @@ from .packager import temporary_for, workbook_bytes
 from .read import (
     WorkbookSnapshot,
     ensure_safe_xml,
+    file_kind,
     read_workbook,
 )
 from .registry import README as REGISTRY_README
@@ -55,17 +56,7 @@ def what_it_is(path: Path) -> str | None:
         if path.is_symlink():
             return "a link that loops" if exc.errno == errno.ELOOP else "a link to nothing (its target is gone)"
         return f"a path that cannot be looked at ({exc.strerror or exc})"
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "a folder"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe (FIFO)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
+    return file_kind(mode)
 
 
 def _begins(path: Path, head: str) -> bool:

@@ -1012,14 +1012,30 @@ def _column_letters(count: int) -> list[str]:
     return [get_column_letter(c) for c in range(1, count + 1)]
 
 
+def file_kind(mode: int) -> str | None:
+    """None for a regular file's mode (os.stat's st_mode); else what the file is, in words for a message."""
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
 def read_regular(path: Path) -> bytes:
     """The bytes of the regular file at `path`. Opened without waiting and looked at before reading, so a file
     swapped for a named pipe after it was listed is refused (not-a-file), never waited on."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-                raise ReadError(Code.NOT_A_FILE, what="something other than a regular file when it was opened")
+            kind = file_kind(os.fstat(fh.fileno()).st_mode)
+            if kind is not None:
+                raise ReadError(Code.NOT_A_FILE, what=kind)
             return fh.read()
     except OSError as exc:
         raise ReadError(Code.NOT_A_WORKBOOK, detail=f"cannot read the file: {exc.strerror or exc}") from None
