@@ -2,9 +2,9 @@
 
 The blanks in each mode (and with a password), the committed sample returns and the consolidated
 workbook go through `ooxml.check_package`: each part against its schema by content type, then the
-rules no schema states. The schemas are `ooxml-xsd/` in the shared folder beside the repository
-(`$XLSCHEDULE_SHARED` overrides where that folder is). Where they are missing the tests skip and say
-why; under CI (`CI=true`) they fail. The last tests show that the validator can fail.
+rules no schema states. The schemas are in `tests/ooxml-xsd/` and travel with the tests
+(`$XLSCHEDULE_SHARED/ooxml-xsd` overrides them). Where they are missing the tests skip and say why;
+under CI (`CI=true`) they fail. The last tests show that the validator can fail.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ def require_schemas() -> Path:
     """The schema folder, compiled once; skip (or, under CI, fail) when it is missing."""
     folder = ooxml.xsd_dir()
     missing = not (folder / "transitional" / "sml.xsd").is_file()
-    require(f"OOXML schemas not found at {folder} (the shared folder beside the repository, or "
-            f"${ooxml.SHARED_ENV}/ooxml-xsd)" if missing else None)
+    require(f"OOXML schemas not found at {folder} (they come with the repository in tests/ooxml-xsd; "
+            f"${ooxml.SHARED_ENV}, if set, must hold an ooxml-xsd folder)" if missing else None)
     ooxml.load_schema(folder.resolve())
     return folder
 
