@@ -32,7 +32,7 @@ from .ledger import DEFAULT_NAME as DEFAULT_LEDGER_NAME
 from .ledger import DEFAULT_WAIT, Ledger, RunRecorder
 from .ledger import default_path as default_ledger
 from .model import Mode, Schedule
-from .packager import check_writable, sweep_temporaries
+from .packager import prepare_output, sweep_temporaries
 from .registry import Registry, default_location
 from .report import Report, finding_line
 from .schedule import load_schedule
@@ -357,11 +357,9 @@ def ingest(
     from .consolidate import write_outputs
 
     with reported():
-        if out_path == DEFAULT_OUT:
-            out_path.parent.mkdir(exist_ok=True)
         db = db_path or default_ledger(out_path)
         for path, option in ((out_path, "--out"), (report_path, "--report"), (csv_path, "--csv"), (db, "--db")):
-            check_writable(path, option)
+            prepare_output(path, option)  # each one's folder made if missing, as build makes its --out
         prepare_feedback(feedback_dir)
         swept = sweep_temporaries([out_path, csv_path, report_path], feedback_dir)
         job = Checking("ingest", returns, schedule_path, strict, open_password, db, fresh, wait,
@@ -408,7 +406,7 @@ def validate(
     """
     with reported():
         for path, option in ((report_path, "--report"), (db_path, "--db")):
-            check_writable(path, option)
+            prepare_output(path, option)
         prepare_feedback(feedback_dir)
         swept = sweep_temporaries([report_path], feedback_dir)
         job = Checking("validate", returns, schedule_path, strict, open_password, db_path, fresh, wait,
