@@ -80,3 +80,11 @@ def test_carry_is_a_library_function_on_any_blank(schedule):
     assert (wb[judgment.sheet][judgment.score].value, wb[judgment.sheet][judgment.policy].value) == ("N/A", "Partly")
     assert wb["Cover"][layout.cover_cell("return_ref")].value == "R-9"
     assert wb[row.sheet].protection.sheet and wb.security.lockStructure
+
+
+def test_upgrade_help_says_the_schedule_is_the_one_returns_are_upgraded_to():
+    result = run_cli("upgrade", "--help")
+    assert result.exit_code == 0
+    said = " ".join(result.output.split())
+    assert "--schedule FILE The schedule to upgrade the returns to: the fresh blanks are built from it" in said
+    assert "the returns were built from" not in said
