@@ -312,6 +312,26 @@ def test_feedback_copy_validates(feedback_copy: Path) -> None:
     assert all(p.endswith(".vml") for p in report.unchecked)  # VML: checked by rule (_check_notes), no schema
 
 
+def test_upgraded_return_with_what_to_recheck_marked_validates(tmp_path: Path) -> None:
+    from test_versions import TEXT_A, fill, version_b
+    from xlschedule.model import Mode
+    from xlschedule.schedule import load_schedule
+
+    out = tmp_path / "output"
+    (tmp_path / "a.toml").write_text(TEXT_A, encoding="utf-8")
+    (tmp_path / "b.toml").write_text(version_b(), encoding="utf-8")
+    assert run_cli("build", "--schedule", str(tmp_path / "a.toml"), "--force", "Kent", "--out", str(out)).exit_code == 0
+    kent = fill(out / "Kent.xlsx", tmp_path / "returns" / "Kent.xlsx", load_schedule(SCHEDULE_TOML), Mode.YESNO, 1,
+                "K-1")
+    assert run_cli("build", "--schedule", str(tmp_path / "b.toml"), "--force", "Kent", "--out", str(out)).exit_code == 0
+    result = run_cli("upgrade", str(kent), "--out", str(tmp_path / "up"), "--schedule", str(tmp_path / "b.toml"),
+                     "--registry", str(out / "xlschedule-registry"))
+    assert result.exit_code == 0, result.output
+    report = ooxml.check_package(tmp_path / "up" / kent.name)
+    assert_valid(report, "upgraded return")
+    assert len([p for p, root in report.checked.items() if root == "x:comments"]) == 2  # 3.7's sheet and 9.8's
+
+
 def test_feedback_summary_sheet_validates(tmp_path: Path) -> None:
     from datetime import date
 
