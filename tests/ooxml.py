@@ -2,7 +2,7 @@
 
 Independent of the project's code. Each part is given its schema by its content type in
 `[Content_Types].xml` and must have the root element that content type calls for. The schemas
-(`ooxml-xsd/` in the shared folder beside the repository) are compiled once per process into one
+(`tests/ooxml-xsd/`, which travel with the tests) are compiled once per process into one
 schema, with small local stand-ins for the `xml:`, `dc:` and `dcterms:` namespaces they import but do
 not include. Before validation a part is read as a consumer that knows only the 2006 schemas reads
 it (Markup Compatibility): namespaces marked `mc:Ignorable` are dropped and `mc:AlternateContent`
@@ -26,7 +26,6 @@ from pathlib import Path
 
 from lxml import etree
 
-ROOT = Path(__file__).resolve().parents[1]
 SHARED_ENV = "XLSCHEDULE_SHARED"
 
 # Namespaces.
@@ -136,14 +135,15 @@ class _StandIns(etree.Resolver):
         return None
 
 
-def shared_dir() -> Path:
-    """The shared folder: $XLSCHEDULE_SHARED if set, else `../shared` beside the repository root."""
-    override = os.environ.get(SHARED_ENV, "").strip()
-    return Path(override) if override else ROOT.parent / "shared"
+#: The schemas, kept beside this module (their README says where they come from and on what terms).
+XSD_DIR = Path(__file__).resolve().parent / "ooxml-xsd"
 
 
 def xsd_dir() -> Path:
-    return shared_dir() / "ooxml-xsd"
+    """The schema folder: `ooxml-xsd` in $XLSCHEDULE_SHARED if that is set (to try other copies), else the
+    one beside this module."""
+    override = os.environ.get(SHARED_ENV, "").strip()
+    return Path(override) / "ooxml-xsd" if override else XSD_DIR
 
 
 @functools.cache

@@ -91,3 +91,16 @@ def test_readme_python_example_runs_as_shown(tmp_path, monkeypatch, capsys):
     assert sorted(p.name for p in (tmp_path / "output").iterdir()) == [
         "Essex.xlsx", "Kent.xlsx", "consolidated.xlsx", "responses.csv",
     ]
+
+
+def test_readme_before_you_start_names_the_python_pyproject_requires_a_venv_and_the_schemas():
+    import tomllib
+
+    start = README.index("## Before you start")
+    section = README[start:README.index("\n## ", start + 1)]
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["requires-python"]
+    assert requires.startswith(">=")
+    assert f"Python {requires[2:]} or later" in section
+    assert "virtual environment" in section and "python3 -m venv" in section
+    folder = re.search(r"`(tests/ooxml-xsd)/`", section)
+    assert folder and (ROOT / folder.group(1) / "transitional" / "sml.xsd").is_file()

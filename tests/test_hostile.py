@@ -294,7 +294,7 @@ def test_unwritable_out_fails_before_any_work(tmp_path, good):
     assert result.exit_code == 2 and "is a directory" in result.output
     assert not report.exists()
     result = run_cli("ingest", str(good), "--out", str(good / "c.xlsx"))
-    assert result.exit_code == 2 and "does not exist" in result.output
+    assert result.exit_code == 2 and f"{good} is a file, not a folder" in result.output
 
 
 @pytest.mark.parametrize("ref", ["F1048576", "XFD1048576"])

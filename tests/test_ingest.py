@@ -327,8 +327,24 @@ def test_evidence_is_never_printed(tmp_path, schedule):
 def test_usage_errors_exit_2(tmp_path):
     result = run_cli("ingest", str(tmp_path / "missing"))
     assert result.exit_code == 2
-    result = run_cli("ingest", str(tmp_path), "--out", str(tmp_path / "no" / "such" / "c.xlsx"))
-    assert result.exit_code == 2 and "does not exist" in result.output
+    (tmp_path / "a-file").write_text("")
+    result = run_cli("ingest", str(tmp_path), "--out", str(tmp_path / "a-file" / "such" / "c.xlsx"))
+    assert result.exit_code == 2 and f"{tmp_path / 'a-file'} is a file, not a folder" in result.output
+
+
+def test_ingest_and_validate_make_the_folders_their_outputs_go_in_as_build_does(tmp_path, schedule):
+    path = make_return(tmp_path, schedule, "Kent-1")
+    new = tmp_path / "new"
+    outputs = {"--out": new / "out" / "c.xlsx", "--report": new / "report" / "r.json", "--csv": new / "csv" / "r.csv",
+               "--db": new / "db" / "ledger.sqlite", "--feedback": new / "feedback" / "copies"}
+    result = run_cli("ingest", str(path), *(a for option, out in outputs.items() for a in (option, str(out))))
+    assert result.exit_code in (0, 1), result.output
+    assert [option for option, out in outputs.items() if not out.exists()] == [], result.output
+    assert (outputs["--feedback"] / "feedback.txt").is_file()
+    report, db = tmp_path / "v" / "report" / "r.json", tmp_path / "v" / "db" / "ledger.sqlite"
+    result = run_cli("validate", str(path), "--report", str(report), "--db", str(db))
+    assert result.exit_code in (0, 1), result.output
+    assert report.is_file() and db.is_file()
 
 
 # --- through to the consolidated workbook -------------------------------------------------

@@ -3,7 +3,9 @@
 The inspector types every answer into a version 2026.1 blank in a real spreadsheet application; the
 schedule then moves to 2026.2 (3.7 reworded, 2.4 removed, 1.3 renamed 1.3a, 9.8 new). `xlschedule
 upgrade` carries the return into a fresh 2026.2 blank, which ingest accepts with every typed value on
-its ref. Skipped with a reason where LibreOffice is missing; CI (CI=true) turns that skip into a failure.
+its ref. The upgraded workbook shows, in LibreOffice, the note on the reworded item; answered there (9.8)
+and saved, it is accepted with nothing to say: its cover's re-check line survives the save. Skipped with
+a reason where LibreOffice is missing; CI (CI=true) turns that skip into a failure.
 """
 
 from __future__ import annotations
@@ -14,17 +16,17 @@ import shutil
 from test_real_client_roundtrip import DATE_TYPED, INSPECTOR, expected_score, fill_spec, return_ref
 from test_versions import version_b
 from xlschedule.model import Mode
+from xlschedule.registry import Form
+from xlschedule.schedule import schedule_from_text
 
 from conftest import SCHEDULE_TOML, run_cli
-from libreoffice import fill
+from libreoffice import fill, notes
 from tables import table_rows
 
 RENAMED = {"1.3": "1.3a"}
 
 
 def version_b_sheet(step: int) -> str:
-    from xlschedule.schedule import schedule_from_text
-
     return schedule_from_text(version_b()).steps[step - 1].sheet
 
 
@@ -76,3 +78,23 @@ def test_a_libreoffice_return_of_the_old_version_is_upgraded_with_every_typed_va
             missing.append((old_ref, got, expected))
     assert not missing, missing
     assert rows["9.8"]["Score"] in ("", None) and rows["9.8"]["Item status"] == "current"
+
+    # In LibreOffice: the reworded item's note shows; the new item answered there and saved is accepted clean.
+    upgraded = tmp_path / "upgraded" / typed_in.name
+    schedule_b = schedule_from_text(version_b())
+    rows = {row.ref: row for row in Form.of(schedule_b, mode).rows}
+    shown = notes(upgraded)["notes"]
+    assert "Reworded in version 2026.2" in shown[rows["3.7"].sheet][rows["3.7"].score]
+    assert shown[rows["9.8"].sheet][rows["9.8"].score] == "New in version 2026.2: answer it."
+    answered = tmp_path / "answered" / typed_in.name
+    answered.parent.mkdir()
+    done = fill(upgraded, answered, [
+        {"sheet": rows["9.8"].sheet, "cell": rows["9.8"].score, "value": "4", "kind": "input"},
+        {"sheet": rows["9.8"].sheet, "cell": rows["9.8"].evidence, "value": "Told at booking in.", "kind": "input"},
+    ])
+    assert done["errors"] == [], done
+    result = run_cli("ingest", str(answered), "--schedule", str(b_toml), "--out", str(tmp_path / "c2.xlsx"),
+                     "--registry", str(registry))
+    assert result.exit_code == 0, result.output
+    assert f"{answered}  Kent  {return_ref(mode)}  accepted  0 errors  0 warnings" in result.output
+

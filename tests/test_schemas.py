@@ -2,9 +2,9 @@
 
 The blanks in each mode (and with a password), the committed sample returns and the consolidated
 workbook go through `ooxml.check_package`: each part against its schema by content type, then the
-rules no schema states. The schemas are `ooxml-xsd/` in the shared folder beside the repository
-(`$XLSCHEDULE_SHARED` overrides where that folder is). Where they are missing the tests skip and say
-why; under CI (`CI=true`) they fail. The last tests show that the validator can fail.
+rules no schema states. The schemas are in `tests/ooxml-xsd/` and travel with the tests
+(`$XLSCHEDULE_SHARED/ooxml-xsd` overrides them). Where they are missing the tests skip and say why;
+under CI (`CI=true`) they fail. The last tests show that the validator can fail.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ def require_schemas() -> Path:
     """The schema folder, compiled once; skip (or, under CI, fail) when it is missing."""
     folder = ooxml.xsd_dir()
     missing = not (folder / "transitional" / "sml.xsd").is_file()
-    require(f"OOXML schemas not found at {folder} (the shared folder beside the repository, or "
-            f"${ooxml.SHARED_ENV}/ooxml-xsd)" if missing else None)
+    require(f"OOXML schemas not found at {folder} (they come with the repository in tests/ooxml-xsd; "
+            f"${ooxml.SHARED_ENV}, if set, must hold an ooxml-xsd folder)" if missing else None)
     ooxml.load_schema(folder.resolve())
     return folder
 
@@ -310,6 +310,26 @@ def test_feedback_copy_validates(feedback_copy: Path) -> None:
     comments = sorted(p for p, root in report.checked.items() if root == "x:comments")
     assert len(comments) == 2  # the cover, and the step sheet
     assert all(p.endswith(".vml") for p in report.unchecked)  # VML: checked by rule (_check_notes), no schema
+
+
+def test_upgraded_return_with_what_to_recheck_marked_validates(tmp_path: Path) -> None:
+    from test_versions import TEXT_A, fill, version_b
+    from xlschedule.model import Mode
+    from xlschedule.schedule import load_schedule
+
+    out = tmp_path / "output"
+    (tmp_path / "a.toml").write_text(TEXT_A, encoding="utf-8")
+    (tmp_path / "b.toml").write_text(version_b(), encoding="utf-8")
+    assert run_cli("build", "--schedule", str(tmp_path / "a.toml"), "--force", "Kent", "--out", str(out)).exit_code == 0
+    kent = fill(out / "Kent.xlsx", tmp_path / "returns" / "Kent.xlsx", load_schedule(SCHEDULE_TOML), Mode.YESNO, 1,
+                "K-1")
+    assert run_cli("build", "--schedule", str(tmp_path / "b.toml"), "--force", "Kent", "--out", str(out)).exit_code == 0
+    result = run_cli("upgrade", str(kent), "--out", str(tmp_path / "up"), "--schedule", str(tmp_path / "b.toml"),
+                     "--registry", str(out / "xlschedule-registry"))
+    assert result.exit_code == 0, result.output
+    report = ooxml.check_package(tmp_path / "up" / kent.name)
+    assert_valid(report, "upgraded return")
+    assert len([p for p, root in report.checked.items() if root == "x:comments"]) == 2  # 3.7's sheet and 9.8's
 
 
 def test_feedback_summary_sheet_validates(tmp_path: Path) -> None:

@@ -8,10 +8,11 @@ from openpyxl import load_workbook
 
 from test_versions import fill
 from xlschedule import layout
+from xlschedule.build import open_blank
 from xlschedule.ingest import ingest
-from xlschedule.model import Mode
+from xlschedule.model import COVER_SHEET, Mode, Return
 from xlschedule.registry import REGISTRY_DIR, Form, Registry
-from xlschedule.upgrade import Answers, RowAnswer, carry
+from xlschedule.upgrade import Answers, RowAnswer, Upgraded, carry, mark_changes
 
 from conftest import SCHEDULE_TOML, blank_bytes, run_cli
 
@@ -80,3 +81,26 @@ def test_carry_is_a_library_function_on_any_blank(schedule):
     assert (wb[judgment.sheet][judgment.score].value, wb[judgment.sheet][judgment.policy].value) == ("N/A", "Partly")
     assert wb["Cover"][layout.cover_cell("return_ref")].value == "R-9"
     assert wb[row.sheet].protection.sheet and wb.security.lockStructure
+
+
+def test_upgrade_help_says_the_schedule_is_the_one_returns_are_upgraded_to():
+    result = run_cli("upgrade", "--help")
+    assert result.exit_code == 0
+    said = " ".join(result.output.split())
+    assert "--schedule FILE The schedule to upgrade the returns to: the fresh blanks are built from it" in said
+    assert "the returns were built from" not in said
+
+
+def test_a_score_no_longer_an_option_is_marked_on_its_cell_and_counted_on_the_cover(schedule):
+    for mode, marked in ((Mode.SCALE, "score"), (Mode.NARRATIVE, "evidence")):
+        form = Form.of(schedule, mode)
+        wb = open_blank(blank_bytes(schedule, "Kent", mode))
+        row = next(r for r in form.rows if r.ref == "3.1")
+        result = Upgraded(Return(file="Kent.xlsx", schedule_version="2026.0"), dropped=["3.1"])
+        mark_changes(wb, result, form, "2026.1")
+        note = wb[row.sheet][getattr(row, marked)].comment
+        assert note is not None and note.text.startswith("Your score was not carried: it is not one of the options "
+                                                         "in version 2026.1. Pick one"), mode
+        line = wb[COVER_SHEET][f"{layout.COVER_VALUE_COL}{layout.COVER_PROGRESS_ROW - 1}"].value
+        assert line.startswith("Upgraded from schedule version 2026.0 to 2026.1: 1 item to re-check")
+        assert line.endswith("1 whose score is no longer an option (pick one): 3.1.")

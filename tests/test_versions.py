@@ -21,9 +21,10 @@ from xlschedule import layout
 from xlschedule.build import build
 from xlschedule.consolidate import RESPONSE_COLUMNS, write_outputs
 from xlschedule.errors import ScheduleError
+from xlschedule.feedback_mark import FLAG_FILL
 from xlschedule.ingest import ingest
 from xlschedule.model import COVER_SHEET, META_SHEET, Mode, Schedule
-from xlschedule.registry import REGISTRY_DIR, Registry
+from xlschedule.registry import REGISTRY_DIR, Form, Registry
 from xlschedule.samples import answers
 from xlschedule.schedule import load_schedule, schedule_from_text
 
@@ -339,6 +340,55 @@ def test_upgrade_turns_a_version_a_return_into_a_b_return_with_the_same_answers(
     assert meta["schedule_version"] == "2026.2" and meta["force"] == "Kent"
     entries = [json.loads(p.read_text()) for p in (registry / "blanks").glob("*.json")]
     assert any(meta["content_fingerprint"] in e["forces"].values() for e in entries)
+
+
+def _highlighted(ws, coord: str) -> bool:
+    """The cell is under the sheet's first conditional format, and that format is the red highlight."""
+    first = next(iter(ws.conditional_formatting))
+    [rule] = first.rules
+    return coord in first.sqref and rule.priority == 1 and rule.dxf.fill.bgColor.rgb.endswith(FLAG_FILL)
+
+
+def test_an_upgraded_return_marks_what_to_recheck_says_how_many_and_is_accepted_once_filled(
+        two_versions, schedule_b, tmp_path):
+    registry, kent, _essex, b_toml = two_versions
+    out = tmp_path / "upgraded"
+    result = run_cli("upgrade", str(kent), "--out", str(out), "--schedule", str(b_toml), "--registry", str(registry))
+    assert result.exit_code == 0, result.output
+    upgraded = out / kent.name
+    wb = load_workbook(upgraded)
+    rows = {row.ref: row for row in Form.of(schedule_b, Mode.YESNO).rows}
+    for ref, words in (("3.7", "Reworded in version 2026.2, since your return was filled (version 2026.1): read "
+                               "the item again and re-check your answer"),
+                       ("9.8", "New in version 2026.2: answer it.")):
+        ws = wb[rows[ref].sheet]
+        cell = ws[rows[ref].score]
+        assert cell.comment is not None and words in cell.comment.text, ref
+        assert _highlighted(ws, cell.coordinate), ref
+    carried = wb[rows["3.1"].sheet][rows["3.1"].score]
+    assert carried.comment is None and not _highlighted(wb[rows["3.1"].sheet], carried.coordinate)
+    cover = {c.coordinate: c.value for row in wb[COVER_SHEET].iter_rows() for c in row if c.value is not None}
+    [(at, _)] = [(coord, v) for coord, v in cover.items() if v == "To re-check"]
+    line = cover[at.replace(layout.COVER_LABEL_COL, layout.COVER_VALUE_COL)]
+    assert line.startswith("Upgraded from schedule version 2026.1 to 2026.2: 2 items to re-check, each highlighted")
+    assert "1 reworded (re-check the answer): 3.7; 1 new (answer it): 9.8. Not carried, as version 2026.2 no " \
+           "longer asks them: 2.4." in line
+
+    # the inspector answers the new item, saves, sends it: accepted, with nothing to say
+    new = wb[rows["9.8"].sheet]
+    new[rows["9.8"].score], new[rows["9.8"].evidence] = "Yes", "Seen in the custody record."
+    filled = tmp_path / "back" / kent.name
+    filled.parent.mkdir()
+    wb.save(filled)
+    result = run_cli("ingest", str(filled), "--schedule", str(b_toml), "--registry", str(registry),
+                     "--out", str(tmp_path / "c.xlsx"))
+    assert result.exit_code == 0, result.output
+    assert f"{filled}  Kent  K-1  accepted  0 errors  0 warnings" in result.output
+    # the line is passed over only as written: changed, it is a locked cell changed, as any other
+    wb[COVER_SHEET][at.replace(layout.COVER_LABEL_COL, layout.COVER_VALUE_COL)] = "Nothing to re-check."
+    wb.save(tmp_path / "edited.xlsx")
+    report = ingest([tmp_path / "edited.xlsx"], schedule_b, registry=Registry(registry))
+    assert report.flatten(["code", "sheet"]) == [["locked-cell-changed", COVER_SHEET]] * 2
 
 
 def test_a_second_run_takes_old_version_answers_from_the_ledger_as_they_were(two_versions, tmp_path, monkeypatch):

@@ -32,7 +32,7 @@ from .ledger import DEFAULT_NAME as DEFAULT_LEDGER_NAME
 from .ledger import DEFAULT_WAIT, Ledger, RunRecorder
 from .ledger import default_path as default_ledger
 from .model import Mode, Schedule
-from .packager import check_writable, sweep_temporaries
+from .packager import prepare_output, sweep_temporaries
 from .registry import Registry, default_location
 from .report import Report, finding_line
 from .schedule import load_schedule
@@ -357,11 +357,9 @@ def ingest(
     from .consolidate import write_outputs
 
     with reported():
-        if out_path == DEFAULT_OUT:
-            out_path.parent.mkdir(exist_ok=True)
         db = db_path or default_ledger(out_path)
         for path, option in ((out_path, "--out"), (report_path, "--report"), (csv_path, "--csv"), (db, "--db")):
-            check_writable(path, option)
+            prepare_output(path, option)  # each one's folder made if missing, as build makes its --out
         prepare_feedback(feedback_dir)
         swept = sweep_temporaries([out_path, csv_path, report_path], feedback_dir)
         job = Checking("ingest", returns, schedule_path, strict, open_password, db, fresh, wait,
@@ -408,7 +406,7 @@ def validate(
     """
     with reported():
         for path, option in ((report_path, "--report"), (db_path, "--db")):
-            check_writable(path, option)
+            prepare_output(path, option)
         prepare_feedback(feedback_dir)
         swept = sweep_temporaries([report_path], feedback_dir)
         job = Checking("validate", returns, schedule_path, strict, open_password, db_path, fresh, wait,
@@ -450,7 +448,11 @@ def samples(out_dir: Path, schedule_path: Path | None) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write the upgraded returns into (never the folder they are in).")
 @OPEN_PASSWORD_OPT
-@SCHEDULE_OPT
+@click.option(
+    "--schedule", "schedule_path", type=click.Path(dir_okay=False, path_type=Path),
+    help="The schedule to upgrade the returns to: the fresh blanks are built from it (the returns may be of "
+         "any version the registry knows). Default: ./schedule.toml, else the bundled one.",
+)
 @REGISTRY_OPT
 @click.option(
     "--password", envvar="XLSCHEDULE_PASSWORD", show_envvar=True,
@@ -460,11 +462,13 @@ def upgrade(
     returns: tuple[Path, ...], out_dir: Path, open_password: str | None, schedule_path: Path | None,
     registry_path: Path | None, password: str | None,
 ) -> None:
-    """Carry returns' answers into fresh blanks of the current schedule, for the same force and mode.
+    """Carry returns' answers into fresh blanks of the --schedule given, for the same force and mode.
 
     Each return is checked as ingest checks it; its answers (cover, scores, policy fit, evidence and
     judgments) are typed into a fresh blank, written to --out under the same name. Each line says what
-    carried, what could not (items removed) and what is new to answer. The returns themselves are never
+    carried, what could not (items removed) and what is new to answer. In the upgraded workbook each
+    reworded or new item, and each score no longer an option, is marked where it sits (a note and a red
+    highlight), and the cover says how many there are to re-check. The returns themselves are never
     changed. Exit status: 0 all upgraded, 1 some could not be, 2 usage error or an upgraded file not
     written (the others still are).
 

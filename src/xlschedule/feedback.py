@@ -32,10 +32,6 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.comments import Comment
-from openpyxl.formatting.formatting import ConditionalFormattingList
-from openpyxl.formatting.rule import Rule
-from openpyxl.styles import Border, PatternFill, Side
-from openpyxl.styles.differential import DifferentialStyle
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -45,7 +41,7 @@ from .codes import Code
 from .consolidation.kit import LINK, TOP_WRAP, Frame, fit_rows, header, print_setup, put, table, top
 from .ingest import Templates, read_answers
 from .model import COVER_SHEET, META_SHEET, Finding, Return, ReturnStatus, Schedule, Severity
-from .packager import excel_read, excel_text, fit_name, make_folder, workbook_bytes, write_atomic
+from .packager import excel_text, fit_name, make_folder, workbook_bytes, write_atomic
 from .read import CellValue, WorkbookSnapshot, as_text, read_workbook
 from .registry import Blank, Registry
 from .report import printable
@@ -54,14 +50,7 @@ from .upgrade import Answers, carry_into
 FEEDBACK_SHEET = "Feedback"
 SUMMARY_FILE = "feedback.txt"
 COPY_SUFFIX = "-feedback"
-AUTHOR = "xlschedule"
-
-#: The highlight on a flagged cell: Excel's light red "bad" fill, and a dark red border.
-FLAG_RED = "C00000"
-FLAG_FILL = "FFC7CE"
-FLAG = DifferentialStyle(fill=PatternFill(bgColor=FLAG_FILL))
-FLAG_SIDE = Side(style="medium", color=FLAG_RED)
-FLAG_BORDER = Border(left=FLAG_SIDE, right=FLAG_SIDE, top=FLAG_SIDE, bottom=FLAG_SIDE)
+AUTHOR = feedback_mark.AUTHOR
 
 #: What the copy has already put right, and what is left to the inspector, for findings the fresh blank
 #: itself settles (the message's own "what to do" speaks of the return as it was sent).
@@ -256,7 +245,7 @@ def annotated_copy(
     carry_into(_answers(ret, snap, blank), wb, blank.form)
     kept = _keep_invalid(wb, snap, ret.findings)
     marks = _marks(ret, snap, blank, kept)
-    _flag(wb, marks)
+    feedback_mark.mark_cells(wb, marks)
     frame = Frame(marking=schedule.schedule.protective_marking, title=printable(f"Feedback on {_which(ret)}"))
     _findings_sheet(wb, ret, frame, run_date, kept)
     _cover_note(wb, ret, run_date, blank.form.cover_cell("force"))
@@ -337,35 +326,6 @@ def _shown(cv: CellValue) -> str:
 
 def _severity(f: Finding) -> str:
     return "stops the return being accepted" if f.severity is Severity.ERROR else "warning"
-
-
-def _flag(wb: Workbook, marks: dict[tuple[str, str], list[str]]) -> None:
-    """A note on each flagged cell, a border round it, and a fill from a conditional format placed before the
-    blank's own (which turn a filled input white), so the highlight shows whatever the cell holds."""
-    by_sheet: dict[str, list[str]] = {}
-    for (sheet, coord), paragraphs in marks.items():
-        if sheet not in wb.sheetnames:
-            continue
-        cell = wb[sheet][coord]
-        text = "\n\n".join(paragraphs)
-        cell.comment = Comment(excel_text(text), AUTHOR, height=min(400, 60 + 15 * (len(text) // 45)), width=320)
-        cell.border = FLAG_BORDER
-        by_sheet.setdefault(sheet, []).append(coord)
-    for sheet, coords in by_sheet.items():
-        _flag_first(wb[sheet], " ".join(layout.cell_ranges(coords)))
-
-
-def _flag_first(ws: Worksheet, cells: str) -> None:
-    """The highlight as the sheet's first conditional format, by priority (Excel) and in order (LibreOffice,
-    which applies the first of overlapping formats)."""
-    existing = ws.conditional_formatting
-    fresh = ConditionalFormattingList()
-    fresh.add(cells, Rule(type="expression", dxf=FLAG, formula=["TRUE"], stopIfTrue=True))
-    for cf in existing:
-        for rule in cf.rules:
-            rule.priority = fresh.max_priority + 1
-            fresh.add(cf, rule)
-    ws.conditional_formatting = fresh
 
 
 def _cover_note(wb: Workbook, ret: Return, run_date: date, force_cell: str) -> None:
@@ -461,14 +421,9 @@ def _findings_sheet(
 
 def _record(wb: Workbook, ws: Worksheet) -> None:
     """Name the Feedback sheet and its digest in the metadata, below the blank's own keys."""
-    meta = wb[META_SHEET]
-    cells = {c.coordinate: excel_read(c.value) if isinstance(c.value, str) else c.value  # as ingest will read it
-             for row in ws.iter_rows() for c in row if c.value is not None}
-    row = meta.max_row + 1
-    for offset, (key, value) in enumerate(((feedback_mark.SHEET_KEY, ws.title),
-                                           (feedback_mark.DIGEST_KEY, feedback_mark.sheet_digest(cells)))):
-        meta[f"{layout.META_KEY_COL}{row + offset}"] = key
-        meta[f"{layout.META_VALUE_COL}{row + offset}"] = value
+    cells = feedback_mark.as_read((c.coordinate, c.value) for row in ws.iter_rows() for c in row)
+    digest = feedback_mark.sheet_digest(cells)
+    feedback_mark.record(wb, {feedback_mark.SHEET_KEY: ws.title, feedback_mark.DIGEST_KEY: digest})
 
 
 # --- the run's summary, for the central team -------------------------------------------------------------

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from . import __version__, checks, layout, parallel
+from . import __version__, checks, feedback_mark, layout, parallel
 from .build import build_blank, fingerprint_of, locked_values, name_force
 from .codes import Code
 from .errors import ReadError
@@ -319,6 +319,7 @@ def check_structure(name: str, snap: WorkbookSnapshot, blank: Blank, ret: Return
     rows: dict[str, list[FormRow]] = {}
     for row in blank.form.rows:
         rows.setdefault(row.sheet, []).append(row)
+    added = {COVER_SHEET: feedback_mark.added_cover_cells(snap)}  # an upgraded return's re-check line, unchanged
     yield from checks.check_sheets(name, snap, template, ret.force)
     for sheet_name, expected in template.items():
         sheet = snap.sheets.get(sheet_name)
@@ -329,7 +330,8 @@ def check_structure(name: str, snap: WorkbookSnapshot, blank: Blank, ret: Return
             yield from moved
             if moved:
                 continue  # every cell below is off by the same rows: one finding says it all
-        yield from checks.check_locked(name, sheet, expected, inputs.get(sheet_name, set()), ret.force, force_cell)
+        free = inputs.get(sheet_name, set()) | added.get(sheet_name, set())
+        yield from checks.check_locked(name, sheet, expected, free, ret.force, force_cell)
         yield from checks.check_protection(name, sheet)
 
 

@@ -241,13 +241,20 @@ def atomic(path: Path) -> Iterator[IO[bytes]]:
         raise
 
 
-def check_writable(path: Path | None, option: str) -> None:
-    """Fail before any work if an output file cannot be written where it was asked for."""
+def prepare_output(path: Path | None, option: str) -> None:
+    """Fail before any work if an output file cannot be written where it was asked for. The folder it goes
+    in is made if it is missing, as `build --out` makes its folder."""
     if path is None:
         return
     folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():  # (click itself refuses a folder where a file is asked for)
-        raise OutputError(f"{option} {path}: the folder {folder} does not exist; create it or choose another")
+    nearest = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if nearest is not None and not nearest.is_dir():  # (click itself refuses a folder where a file is asked for)
+        raise OutputError(f"{option} {path}: {nearest} is a file, not a folder; choose another place")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{option} {path}: cannot create the folder {folder} ({exc.strerror or exc}); "
+                          "choose another place") from None
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise OutputError(f"{option} {path}: not writable; choose another place")
 

@@ -2,8 +2,12 @@
 
 A return is read and judged as ingest judges it (against the blank it was built from), its answers are
 given under the current schedule by ref, and they are typed into a fresh blank for the same force and
-mode: cover, scores, policy fit, evidence and judgments. The inputs are never changed; each output is
-written atomically. `carry` (answers into a blank) is the library function other commands reuse.
+mode: cover, scores, policy fit, evidence and judgments. Each item reworded since the return was filled,
+new in the current version, or whose score is no longer an option is marked where it sits (a note and a
+red highlight, as a feedback copy marks a finding), and a line on the cover says how many there are to
+re-check; ingest passes over that line while it is unchanged (feedback_mark). The inputs are never
+changed; each output is written atomically. `carry` (answers into a blank) is the library function
+other commands reuse.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from datetime import date
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.styles import Alignment, PatternFill
 
+from . import feedback_mark, layout
 from .build import build_blank, fit_row_to, name_force, open_blank
 from .checks import normalise_option
 from .errors import OutputError, UsageError
@@ -26,6 +32,7 @@ from .read import ensure_safe_xml
 from .registry import Form, Registry, workbook_fingerprint
 from .report import printable
 from .schedule import check_history
+from .styles import BODY, BOLD, text_height
 
 
 @dataclass(frozen=True)
@@ -233,7 +240,11 @@ def upgrade_one(
     for ref in result.dropped:
         answers.rows[ref] = RowAnswer(None, answers.rows[ref].policy, answers.rows[ref].evidence)
     try:
-        data = carry(answers, fresh.blank(ret.force, ret.mode), Form.of(schedule, ret.mode))
+        form = Form.of(schedule, ret.mode)
+        wb = open_blank(fresh.blank(ret.force, ret.mode))
+        carry_into(answers, wb, form)
+        mark_changes(wb, result, form, schedule.schedule.version)
+        data = workbook_bytes(wb)
     except Exception as exc:  # noqa: BLE001 - as in ingest: the file is named, its text (evidence) never printed
         return Upgraded(crashed(path, type(exc).__name__))
     try:
@@ -264,3 +275,61 @@ def _sort(ret: Return, schedule: Schedule, mode: Mode) -> Upgraded:
         else:
             result.carried.append(r.ref)
     return result
+
+
+# --- what to re-check, marked in the upgraded workbook -----------------------------------------------
+
+#: The cover row the blank leaves empty, above "Still to do", where an upgraded return says what to re-check.
+RECHECK_ROW = layout.COVER_PROGRESS_ROW - 1
+#: At most this many refs of one kind are named on the cover; each is marked on its sheet anyway.
+RECHECK_REFS = 12
+
+
+def mark_changes(wb: Workbook, result: Upgraded, form: Form, version: str) -> None:
+    """Mark each item the inspector must look at again where it sits, with a note saying why (reworded, new
+    in `version`, or its score no longer an option), and say on the cover how many there are."""
+    where = {row.ref: (row.sheet, row.score or row.evidence) for row in form.rows}
+    was = result.ret.schedule_version or "an earlier version"
+    why = (
+        (result.reworded, f"Reworded in version {version}, since your return was filled (version {was}): read "
+                          "the item again and re-check your answer; it was carried as you gave it."),
+        (result.dropped, f"Your score was not carried: it is not one of the options in version {version}. Pick "
+                         "one from the dropdown; the rest of your answer was carried."),
+        (result.new, f"New in version {version}: answer it."),
+    )
+    marks = {where[ref]: [text] for refs, text in why for ref in refs if ref in where}
+    if not marks:
+        return
+    feedback_mark.mark_cells(wb, marks)
+    _recheck_line(wb, result, version, len(marks))
+
+
+def _recheck_line(wb: Workbook, result: Upgraded, version: str, count: int) -> None:
+    """The cover's line saying how many items to re-check and which: in a row the blank leaves empty,
+    recorded (feedback_mark) so that ingest passes over it while it is unchanged."""
+    cover = wb[COVER_SHEET]
+    label, text = f"{layout.COVER_LABEL_COL}{RECHECK_ROW}", f"{layout.COVER_VALUE_COL}{RECHECK_ROW}"
+    assert cover[label].value is None and cover[text].value is None, "the blank uses the re-check row"
+    kinds = ((result.reworded, "reworded (re-check the answer)"),
+             (result.dropped, "whose score is no longer an option (pick one)"),
+             (result.new, f"new (answer {'it' if len(result.new) == 1 else 'them'})"))
+    listed = "; ".join(f"{len(refs)} {what}: {_refs(refs)}" for refs, what in kinds if refs)
+    line = (f"Upgraded from schedule version {result.ret.schedule_version} to {version}: {count} "
+            f"item{'s' if count != 1 else ''} to re-check, each highlighted in red where it sits, with a note. "
+            f"{listed}.")
+    if result.removed:
+        line += f" Not carried, as version {version} no longer asks them: {_refs(result.removed)}."
+    cover[label].value, cover[label].font, cover[label].alignment = "To re-check", BOLD, Alignment(vertical="top")
+    cell = cover[text]
+    cell.value = excel_text(line)
+    cell.font, cell.alignment = BODY, Alignment(wrap_text=True, vertical="top")
+    cell.fill = PatternFill("solid", fgColor=feedback_mark.FLAG_FILL)
+    cell.border = feedback_mark.FLAG_BORDER
+    cover.row_dimensions[RECHECK_ROW].height = text_height(line, cover.column_dimensions[layout.COVER_VALUE_COL].width)
+    feedback_mark.record_cover_cells(wb, [label, text])
+
+
+def _refs(refs: list[str]) -> str:
+    shown = ", ".join(refs[:RECHECK_REFS])
+    return shown + (f" and {len(refs) - RECHECK_REFS} more" if len(refs) > RECHECK_REFS else "")
+
