@@ -526,3 +526,17 @@ def test_every_section_sheet_shows_its_return_and_labels_every_column(built, sch
         formatted = {cell for rng in ws.conditional_formatting for r in rng.sqref.ranges for cell in
                      (f"{get_column_letter(c)}{row}" for row, c in r.cells)}
         assert {c.cell for c in layout.section_inputs(section, mode)} <= formatted
+
+
+#: Excel's longest formula, in characters.
+EXCEL_FORMULA_MAX = 8192
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_every_formula_fits_excels_limit(built, mode):
+    """The progress formulas count each score against every option, on every sheet for the cover: the longest
+    must still be one Excel can hold."""
+    wb = load_workbook(built[mode])
+    longest = max((len(c.value), ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows()
+                  for c in row if isinstance(c.value, str) and c.value.startswith("="))
+    assert longest[0] <= EXCEL_FORMULA_MAX, longest

@@ -346,18 +346,44 @@ def _identity(extra: str | None = None) -> str:
     return "=" + "&".join(parts)
 
 
-def _to_do(section: Section, mode: Mode, sheet: str = "") -> str:
-    """What is still to give on a section sheet, and how much evidence is too long to print whole, as
-    an expression of text. `sheet` prefixes the references when the formula is on another sheet."""
+def _to_do(schedule: Schedule, section: Section, mode: Mode, sheet: str = "") -> str:
+    """What is still to give on a section sheet, what was given but is not one of the options (a score
+    pasted past the dropdown), and how much evidence is too long to print whole, as an expression of text.
+    `sheet` prefixes the references when the formula is on another sheet."""
     cells = layout.to_do_cells(section, mode)
+    total = len(cells)
     ranges = ",".join(f"{sheet}{r}" for r in layout.cell_ranges(cells))
-    left = f"({len(cells)}-COUNTA({ranges}))"
-    answered = f'IF({left}=0,"all {len(cells)} answers given",{left}&" of {len(cells)} answers still to give")'
+    left = f"({total}-COUNTA({ranges}))"
+    still = f'{left}&" of {total} answers still to give"'
+    answered = f'IF({left}=0,"all {total} answers given",{still})'
+    if mode is not Mode.NARRATIVE:
+        bad = f"(COUNTA({ranges})-({_valid_count(schedule, section, mode, sheet)}))"
+        answered = (
+            f'IF({bad}>0,{bad}&IF({bad}=1," answer is"," answers are")&" not one of the options"'
+            f'&IF({left}>0,"; "&{still},""),{answered})'
+        )
     ev = layout.columns(mode).evidence
     evidence = f"{sheet}{ev}{layout.FIRST_ITEM_ROW}:{ev}{layout.judgment_row(section)}"
     # (...)*1, not --(...): Gnumeric saves a double minus as -(-(...)), which would read as a changed formula
     long = f"SUMPRODUCT((LEN({evidence})>{layout.LONG_EVIDENCE})*1)"
     return f'{answered}&IF({long}>0,"; "&{long}&" evidence too long to print whole (see the red notes)","")'
+
+
+def _valid_count(schedule: Schedule, section: Section, mode: Mode, sheet: str = "", policy: bool = True) -> str:
+    """How many of a section's score cells (and, with `policy`, its policy-fit cell) hold one of their
+    options, as ingest reads them: a number or text, spaces around it and case ignored (3 and "3" and
+    " n/a" count; "Good" and "three" do not). Comparisons one option at a time, not an array constant,
+    so that every application saves the formula as it was written."""
+    kinds = {"score": schedule.options(mode)}
+    if policy:
+        kinds["policy"] = schedule.policy_fit_options()
+    inputs = layout.section_inputs(section, mode)
+    counts = []
+    for kind, options in kinds.items():
+        for cell_range in layout.cell_ranges([c.cell for c in inputs if c.kind == kind]):
+            value = f'TRIM({sheet}{cell_range}&"")'
+            counts.append("SUMPRODUCT(" + "+".join(f"({value}={_string(o)})" for o in options) + ")")
+    return "+".join(counts)
 
 
 def _long_note(evidence: str, before: str = "") -> str:
@@ -440,7 +466,7 @@ def _cover_progress(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
     for offset, section in enumerate(schedule.sections, start=1):
         row = layout.COVER_PROGRESS_ROW + offset
         _text(ws, f"A{row}", section.sheet)
-        _text(ws, f"B{row}", "=" + _to_do(section, mode, f"{layout.quote_sheet(section.sheet)}!"))
+        _text(ws, f"B{row}", "=" + _to_do(schedule, section, mode, f"{layout.quote_sheet(section.sheet)}!"))
 
 
 def _cover_instructions(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
@@ -504,8 +530,15 @@ def _how_to(schedule: Schedule, mode: Mode) -> list[str]:
 
 
 def _completion_formula(schedule: Schedule, mode: Mode) -> str:
-    """The share of answer cells filled in, over every section sheet."""
+    """The share of answers given, over every section sheet: scores that are one of the options in the scored
+    modes, evidence filled in in narrative."""
     cells = layout.answer_cells(schedule, mode)
+    if mode is not Mode.NARRATIVE:
+        counts = [
+            _valid_count(schedule, section, mode, f"{layout.quote_sheet(section.sheet)}!", policy=False)
+            for section in schedule.sections
+        ]
+        return f"=({'+'.join(counts)})/{len(cells)}"
     refs = [
         f"{layout.quote_sheet(section.sheet)}!{cell_range}"
         for section in schedule.sections
@@ -549,7 +582,7 @@ def _section_heading(ws: Worksheet, schedule: Schedule, section: Section, mode: 
     row = layout.TITLE_ROW
     _text(ws, f"A{row}", section.label, TITLE_FONT)
     ws.merge_cells(f"A{row}:{cols.text}{row}")
-    identity = _identity(f'"  ·  This sheet: "&{_to_do(section, mode)}')
+    identity = _identity(f'"  ·  This sheet: "&{_to_do(schedule, section, mode)}')
     _text(ws, f"{cols.after_text}{row}", identity, ID_FONT)
     for col in cols.all:  # a rule under the title row, which prints at the top of every page
         ws[f"{col}{row}"].border = UNDERLINE
