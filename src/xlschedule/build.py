@@ -15,6 +15,7 @@ from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Alignment, Font
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.dimensions import RowDimension
 from openpyxl.worksheet.protection import SheetProtection
 from openpyxl.worksheet.worksheet import Worksheet
@@ -299,10 +300,10 @@ def _protect(ws: Worksheet, pw: PasswordHash | None) -> None:
         ws.protection.spinCount = pw.spin_count
 
 
-def _print_setup(ws: Worksheet, schedule: Schedule, title_rows: str) -> None:
-    """Landscape A4, fit to the page's width; the title rows (the return's identity and the column
-    headings) on every page; the marking in the header and footer, the page in the footer."""
-    ws.page_setup.orientation = "landscape"
+def _print_setup(ws: Worksheet, schedule: Schedule, title_rows: str, orientation: str = "landscape") -> None:
+    """A4 (landscape for the tables), fit to the page's width; the title rows (the return's identity and the
+    column headings) on every page; the marking in the header and footer, the page in the footer."""
+    ws.page_setup.orientation = orientation
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
@@ -478,6 +479,7 @@ def _cover_instructions(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
     for area in schedule.areas:
         lines += [(area.title, True), (area.description, False)]
     first = layout.COVER_PROGRESS_ROW + len(schedule.sections) + 2
+    ws.row_breaks.append(Break(id=first - 1))  # the instructions start a page of their own, read as one
     for offset, (text, bold) in enumerate(lines):
         cell = _text(ws, f"A{first + offset}", text, BOLD if bold else BODY)
         ws.merge_cells(start_row=cell.row, start_column=1, end_row=cell.row, end_column=2)
@@ -520,8 +522,8 @@ def _how_to(schedule: Schedule, mode: Mode) -> list[str]:
     steps += [
         "Only the input cells can be changed: yellow while empty, white once filled. 'Still to do' above and "
         "the top row of each sheet say what is left. Rows grow as you type. Evidence of more than "
-        f"{layout.LONG_EVIDENCE:,} characters cannot show or print whole in its cell: a red note beside it "
-        "says so; the full text stays in the cell and is consolidated in full.",
+        f"{layout.LONG_EVIDENCE:,} characters cannot show or print whole in its cell: the column '{TOO_LONG_HEADING}' "
+        "beside it says so in red (it is empty otherwise); the full text stays in the cell and is consolidated in full.",
         "Do not rename, add or remove sheets, rows or columns: the return is checked against the blank it "
         "was built from.",
         "Save as an Excel workbook (.xlsx, not .xls or .xlsm), without a password to open, and send it back.",
@@ -560,7 +562,13 @@ def _write_section(ws: Worksheet, schedule: Schedule, section: Section, mode: Mo
     if section is schedule.overall:
         _write_steps_block(ws, schedule, mode)
     ws.freeze_panes = f"A{layout.HEADER_ROW + 1}"
-    _print_setup(ws, schedule, layout.PRINT_TITLE_ROWS)
+    if section is schedule.overall:
+        # The judgment starts a page, the step judgments below it, under headings of their own: the items'
+        # headings (Score, Note, Evidence) would name the wrong columns there, so only the title row repeats.
+        ws.row_breaks.append(Break(id=layout.judgment_header_row(section) - 1))
+        _print_setup(ws, schedule, f"{layout.TITLE_ROW}:{layout.TITLE_ROW}")
+    else:
+        _print_setup(ws, schedule, layout.PRINT_TITLE_ROWS)
 
 
 def _section_widths(ws: Worksheet, mode: Mode) -> list[float]:
@@ -614,14 +622,20 @@ def _scores_key(schedule: Schedule, mode: Mode) -> str:
     return f"{key}Policy fit, on the step judgment only: {schedule.policy_fit.question} {policy}."
 
 
+#: The heading of the column beside the evidence, where a red note says when it is too long to print whole
+#: (the judgment row's note is under its question, the column being the policy fit's or left empty).
+TOO_LONG_HEADING = "Too long?"
+
+
 def _column_labels(mode: Mode, judgment: bool) -> list[str | None]:
     if judgment:
         labels: list[str | None] = ["Ref", "Judgment on the indicator"]
         labels += ["Score", "Policy fit", "Summary evidence"] if mode is not Mode.NARRATIVE else [
-            "Note", "Summary evidence"]
+            None, "Summary evidence"]
         return labels
     labels = ["Ref", "What we might expect to see"]
-    labels += ["Score", "Note", "Evidence"] if mode is not Mode.NARRATIVE else ["Note", "Evidence"]
+    labels += ["Score", TOO_LONG_HEADING, "Evidence"] if mode is not Mode.NARRATIVE else [
+        TOO_LONG_HEADING, "Evidence"]
     return labels
 
 
@@ -659,6 +673,8 @@ def _section_inputs(ws: Worksheet, schedule: Schedule, section: Section, mode: M
     cells = layout.section_inputs(section, mode)
     for cell in cells:
         _input(ws[cell.cell])
+        if cell.kind != "evidence":  # centred: a score never abuts the policy fit or evidence beside it
+            ws[cell.cell].alignment = CENTRE
         if cell.kind in validations:
             validations[cell.kind].add(cell.cell)
     for dv in validations.values():
@@ -785,7 +801,7 @@ def build_blank(schedule: Schedule, mode: Mode, password: PasswordHash | None) -
     assert cover is not None  # a new workbook has one sheet
     cover.title = COVER_SHEET
     _write_cover(cover, schedule, mode)
-    _print_setup(cover, schedule, f"1:{layout.COVER_ID_ROW}")
+    _print_setup(cover, schedule, f"1:{layout.COVER_ID_ROW}", "portrait")  # a page of text, read as one
     for section in schedule.sections:
         _write_section(wb.create_sheet(section.sheet), schedule, section, mode)
     _write_meta(wb.create_sheet(META_SHEET), metadata(schedule, mode))
