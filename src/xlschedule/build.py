@@ -15,8 +15,8 @@ from openpyxl.formatting.rule import Rule
 from openpyxl.styles import Alignment, Font
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.dimensions import RowDimension
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.protection import SheetProtection
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -522,8 +522,9 @@ def _how_to(schedule: Schedule, mode: Mode) -> list[str]:
     steps += [
         "Only the input cells can be changed: yellow while empty, white once filled. 'Still to do' above and "
         "the top row of each sheet say what is left. Rows grow as you type. Evidence of more than "
-        f"{layout.LONG_EVIDENCE:,} characters cannot show or print whole in its cell: the column '{TOO_LONG_HEADING}' "
-        "beside it says so in red (it is empty otherwise); the full text stays in the cell and is consolidated in full.",
+        f"{layout.LONG_EVIDENCE:,} characters cannot show or print whole in its cell: the column "
+        f"'{TOO_LONG_HEADING}' beside it says so in red (it is empty otherwise); the full text stays in the cell "
+        "and is consolidated in full.",
         "Do not rename, add or remove sheets, rows or columns: the return is checked against the blank it "
         "was built from.",
         "Save as an Excel workbook (.xlsx, not .xls or .xlsm), without a password to open, and send it back.",
