@@ -153,7 +153,7 @@ def test_every_section_has_a_judgment_row(built, schedule):
         headers = [c.value for c in ws[layout.judgment_header_row(section)]]
         assert headers == ["Ref", "Judgment on the indicator", "Score", "Policy fit", "Summary evidence"]
         assert [c.value for c in ws[layout.HEADER_ROW]] == [
-            "Ref", "What we might expect to see", "Score", "Note", "Evidence"]
+            "Ref", "What we might expect to see", "Score", "Too long?", "Evidence"]
 
 
 # --- modes and validations -----------------------------------------------------------------
@@ -198,7 +198,8 @@ def test_narrative_mode_has_no_score_or_policy_cells(built, schedule):
         ws = wb[section.sheet]
         assert validations_by_cell(ws) == {}
         assert ws.max_column == 4
-        assert [c.value for c in ws[layout.HEADER_ROW]] == ["Ref", "What we might expect to see", "Note", "Evidence"]
+        assert [c.value for c in ws[layout.HEADER_ROW]] == [
+            "Ref", "What we might expect to see", "Too long?", "Evidence"]
         assert {c.kind for c in layout.section_inputs(section, Mode.NARRATIVE)} == {"evidence"}
 
 
@@ -319,19 +320,24 @@ def test_sheet_names_are_valid_in_excel(built):
     assert "3 Investigation & enquiries" in names
 
 
-def test_printing_is_set_up(built):
+def test_printing_is_set_up(built, schedule):
     wb = load_workbook(built[Mode.YESNO])
     for ws in wb.worksheets[:-1]:
-        assert ws.page_setup.orientation == "landscape"
+        # the cover is a page of text, printed upright; the sheets' tables across
+        assert ws.page_setup.orientation == ("portrait" if ws.title == COVER_SHEET else "landscape")
         assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
         assert ws.sheet_properties.pageSetUpPr.fitToPage
         assert ws.oddFooter.left.text == "Kent"
         assert "OFFICIAL-SENSITIVE" in ws.oddHeader.center.text
-    # the title row (with the return's identity) and the column headings print on every page
+    # the title row (with the return's identity) and the column headings print on every page; on Overall
+    # only the title row, since its judgment starts a page under headings of its own
     assert wb[COVER_SHEET].print_title_rows == f"$1:${layout.COVER_ID_ROW}"
     for ws in wb.worksheets[1:-1]:
-        assert ws.print_title_rows == f"${layout.TITLE_ROW}:${layout.HEADER_ROW}", ws.title
+        titles = layout.TITLE_ROW if ws.title == schedule.overall.sheet else layout.HEADER_ROW
+        assert ws.print_title_rows == f"${layout.TITLE_ROW}:${titles}", ws.title
         assert ws.freeze_panes == f"A{layout.HEADER_ROW + 1}", ws.title
+    assert [b.id for b in wb[schedule.overall.sheet].row_breaks.brk] == [
+        layout.judgment_header_row(schedule.overall) - 1]
 
 
 # --- determinism ---------------------------------------------------------------------------
@@ -520,9 +526,24 @@ def test_every_section_sheet_shows_its_return_and_labels_every_column(built, sch
         ws = wb[section.sheet]
         identity = ws[f"{cols.after_text}{layout.TITLE_ROW}"].value
         assert identity.startswith("=") and "'Cover'!$B$9" in identity and "'Cover'!$B$10" in identity
-        assert ws.print_title_rows == f"${layout.TITLE_ROW}:${layout.HEADER_ROW}"
+        if section is not schedule.overall:
+            assert ws.print_title_rows == f"${layout.TITLE_ROW}:${layout.HEADER_ROW}"
         assert all(ws[f"{col}{layout.HEADER_ROW}"].value for col in cols.all), section.sheet
         # inputs look different once filled: a conditional format over every input cell
         formatted = {cell for rng in ws.conditional_formatting for r in rng.sqref.ranges for cell in
                      (f"{get_column_letter(c)}{row}" for row, c in r.cells)}
         assert {c.cell for c in layout.section_inputs(section, mode)} <= formatted
+
+
+#: Excel's longest formula, in characters.
+EXCEL_FORMULA_MAX = 8192
+
+
+@pytest.mark.parametrize("mode", list(Mode))
+def test_every_formula_fits_excels_limit(built, mode):
+    """The progress formulas count each score against every option, on every sheet for the cover: the longest
+    must still be one Excel can hold."""
+    wb = load_workbook(built[mode])
+    longest = max((len(c.value), ws.title, c.coordinate) for ws in wb.worksheets for row in ws.iter_rows()
+                  for c in row if isinstance(c.value, str) and c.value.startswith("="))
+    assert longest[0] <= EXCEL_FORMULA_MAX, longest

@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 
 from xlschedule import layout
-from xlschedule.model import META_SHEET, Mode
+from xlschedule.model import COVER_SHEET, META_SHEET, Mode
 
 from conftest import PASSWORD
-from libreoffice import inspect, unprotect
+from libreoffice import fill, inspect, unprotect
 
 
 @pytest.mark.parametrize("mode", [Mode.YESNO, Mode.SCALE, Mode.NARRATIVE])
@@ -55,3 +55,57 @@ def test_libreoffice_accepts_the_password_and_refuses_another(built_with_passwor
     with pytest.raises(AssertionError, match=r"cannot unprotect sheet 'Cover' \(password-protected\?\)"):
         unprotect(built_with_password, tmp_path / "nope.xlsx", password="wrong horse")
     assert not (tmp_path / "nope.xlsx").exists()
+
+
+def _progress(path, schedule, mode) -> tuple[dict[str, str], dict[str, str], object]:
+    """What the workbook says of its progress once LibreOffice has recalculated it: each section sheet's top
+    row, the cover's "Still to do" line for each, and the cover's completion."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, data_only=True)
+    cover = wb[COVER_SHEET]
+    top = {s.sheet: str(wb[s.sheet][f"{layout.columns(mode).after_text}{layout.TITLE_ROW}"].value)
+           for s in schedule.sections}
+    lines = {s.sheet: str(cover[f"B{layout.COVER_PROGRESS_ROW + i}"].value)
+             for i, s in enumerate(schedule.sections, start=1)}
+    return top, lines, cover[layout.cover_cell("completion")].value
+
+
+@pytest.mark.parametrize("mode", [Mode.SCALE, Mode.YESNO])
+def test_progress_counts_only_answers_that_are_one_of_the_options(built, schedule, mode, tmp_path):
+    """Scores pasted past the dropdown ('Good', 'three') are not answers: the sheet's top row and the cover
+    say how many are not one of the options, and the completion leaves them out. A score typed as a number
+    and one picked as text both count, and so does N/A."""
+    options, na = schedule.options(mode), schedule.schedule.not_applicable
+    policy = schedule.policy_fit_options()[0]
+    spec: list[dict] = []
+    bad_step, part_step = schedule.steps[0], schedule.steps[1]
+    answered = 0
+    for section in schedule.sections:
+        for n, cell in enumerate(c for c in layout.section_inputs(section, mode) if c.kind != "evidence"):
+            if section is part_step and n >= 3:
+                continue  # three given (one of them not an option), the rest still to give
+            value: object = policy if cell.kind == "policy" else options[n % len(options)]
+            kind = "number" if mode is Mode.SCALE and value != na and cell.kind == "score" and n % 2 else "string"
+            if section is bad_step and n in (1, 2) or section is part_step and n == 0:
+                value, kind = ("Good", "string") if n != 2 else ("three", "string")
+            elif cell.kind == "score":
+                answered += 1
+            spec.append({"sheet": section.sheet, "cell": cell.cell, "value": value, "kind": kind})
+    done = fill(built[mode], tmp_path / "return.xlsx", spec)
+    assert done["errors"] == []
+    top, lines, completion = _progress(tmp_path / "return.xlsx", schedule, mode)
+
+    bad_total = len(layout.to_do_cells(bad_step, mode))
+    part_total = len(layout.to_do_cells(part_step, mode))
+    assert top[bad_step.sheet].endswith("This sheet: 2 answers are not one of the options")
+    assert lines[bad_step.sheet] == "2 answers are not one of the options"
+    want = f"1 answer is not one of the options; {part_total - 3} of {part_total} answers still to give"
+    assert top[part_step.sheet].endswith(f"This sheet: {want}") and lines[part_step.sheet] == want
+    others = [s for s in schedule.sections if s not in (bad_step, part_step)]
+    for section in others:
+        total = len(layout.to_do_cells(section, mode))
+        assert lines[section.sheet] == f"all {total} answers given", section.sheet
+    assert bad_total > 2
+    scores = len(layout.answer_cells(schedule, mode))
+    assert completion == pytest.approx(answered / scores)

@@ -48,9 +48,11 @@ def evidence(cell_number: int, chars: int = EVIDENCE_CHARS) -> str:
 EVIDENCE_WORD = re.compile(r"\bc\d+w\d+\b")
 
 
-def pdf_pages(pdftotext: str, pdf: Path) -> list[str]:
-    """The printed text, page by page, whitespace collapsed; a cell's wrapped lines read on in order."""
-    text = subprocess.run([pdftotext, str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+def pdf_pages(pdftotext: str, pdf: Path, layout: bool = False) -> list[str]:
+    """The printed text, page by page, whitespace collapsed; a cell's wrapped lines read on in order (with
+    `layout`, line by line across the page instead, as the eye reads a row)."""
+    args = [pdftotext, *(["-layout"] if layout else []), str(pdf), "-"]
+    text = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     pages = text.split("\f")[:-1] if text.endswith("\f") else text.split("\f")
     return [" ".join(page.split()) for page in pages]
 
@@ -151,3 +153,77 @@ def test_overall_sheet_shows_the_step_judgments_in_words_beside_its_own(built, s
     last_item = schedule.overall.items[-1].ref
     assert overall.index(last_item) < overall.index(schedule.overall.judgment_ref) < overall.index(
         f"{steps[0].judgment_ref} {steps[0].label}")
+
+
+#: Points between two cells' text for them to read apart (a word space is about 2 points here).
+MIN_GAP = 10.0
+
+
+def printed_line(pdftotext: str, pdf: Path, page: int, first_word: str) -> dict[str, tuple[float, float]]:
+    """Each word on the printed line that starts with `first_word` on the 0-based `page`: its left and right
+    edges, in points."""
+    import xml.etree.ElementTree as ET
+
+    args = [pdftotext, "-bbox", "-f", str(page + 1), "-l", str(page + 1), str(pdf), "-"]
+    html = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    words = [w for w in ET.fromstring(html[html.index("<html"):]).iter() if w.tag.endswith("word")]
+    start = next(w for w in words if w.text == first_word)
+    top = float(start.get("yMin", ""))
+    return {str(w.text): (float(w.get("xMin", "")), float(w.get("xMax", ""))) for w in words
+            if abs(float(w.get("yMin", "")) - top) < 2}
+
+
+#: Pages the blank scale return printed on before the cover and Overall were laid out for print.
+PAGES_BEFORE = 18
+
+
+def test_a_return_prints_compactly_with_each_page_headed_for_what_it_holds(built, schedule, tmp_path):
+    """The cover on at most two pages, its instructions whole on one; the Overall judgment's score and policy
+    fit apart; the items' headings not repeated over the step judgments; the column beside the evidence
+    named and explained; and the whole return on fewer pages than before."""
+    require_libreoffice()
+    pdftotext = require_pdftotext()
+    mode = Mode.SCALE
+    cols = layout.columns(mode)
+    overall = schedule.overall
+    judged = layout.judgment_row(overall)
+    score = max(schedule.modes[mode].labels)  # "5", as a number: what Excel's dropdown stores
+    policy = schedule.policy_fit_options()[0]
+    spec = [
+        {"sheet": overall.sheet, "cell": f"{cols.score}{judged}", "value": score, "kind": "number"},
+        {"sheet": overall.sheet, "cell": f"{cols.policy}{judged}", "value": policy, "kind": "string"},
+    ]
+    pdf = tmp_path / "return.pdf"
+    done = fill_and_print(built[mode], tmp_path / "return.xlsx", pdf, spec)
+    assert done["errors"] == []
+    pages = pdf_pages(pdftotext, pdf)
+    assert len(pages) < PAGES_BEFORE, len(pages)
+    rows = pdf_pages(pdftotext, pdf, layout=True)
+
+    def titled(section) -> list[int]:
+        return [i for i, p in enumerate(pages) if p.startswith(f"OFFICIAL-SENSITIVE {section.label} Kent")]
+
+    first_sheet = titled(overall)[0]
+    cover = pages[:first_sheet]
+    assert 1 <= len(cover) <= 2, len(cover)
+    how_to = [p for p in cover if "How to complete this workbook" in p]
+    assert len(how_to) == 1 and "Save as an Excel workbook" in how_to[0], "the instructions are split"
+
+    on_page = next(i for i in titled(overall) if f"{overall.judgment_ref} Overall judgment" in rows[i])
+    judgment_page = rows[on_page]
+    assert re.search(rf"{overall.judgment_ref} Overall judgment .*? {score} {policy}\b", judgment_page)
+    # Score and policy fit read apart: more than a word space between them on the judgment's line (it was
+    # 1.6 points, less than a space, when the number stood right in its cell and the text left in the next).
+    line = printed_line(pdftotext, pdf, on_page, overall.judgment_ref)
+    (_x0, score_end), (policy_start, _x1) = line[score], line[policy]
+    assert policy_start - score_end > MIN_GAP, line
+    # The judgment's page carries its own headings and the step judgments', not the items'.
+    assert "What we might expect to see" not in judgment_page
+    assert "Judgment on the indicator Score Policy fit Summary evidence" in judgment_page
+    assert f"{schedule.steps[0].judgment_ref} {schedule.steps[0].label}" in judgment_page
+
+    # The column between score and evidence is named for what it says, and the cover says what that is.
+    step_page = rows[titled(schedule.steps[0])[0]]
+    heading = re.search(r"What we might expect to see Score (.+?) Evidence", step_page)
+    assert heading and heading.group(1) != "Note", step_page[:400]
+    assert f"the column '{heading.group(1)}' beside it says so in red" in how_to[0]

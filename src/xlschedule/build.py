@@ -16,6 +16,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.workbook.protection import WorkbookProtection
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.dimensions import RowDimension
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.protection import SheetProtection
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -299,10 +300,10 @@ def _protect(ws: Worksheet, pw: PasswordHash | None) -> None:
         ws.protection.spinCount = pw.spin_count
 
 
-def _print_setup(ws: Worksheet, schedule: Schedule, title_rows: str) -> None:
-    """Landscape A4, fit to the page's width; the title rows (the return's identity and the column
-    headings) on every page; the marking in the header and footer, the page in the footer."""
-    ws.page_setup.orientation = "landscape"
+def _print_setup(ws: Worksheet, schedule: Schedule, title_rows: str, orientation: str = "landscape") -> None:
+    """A4 (landscape for the tables), fit to the page's width; the title rows (the return's identity and the
+    column headings) on every page; the marking in the header and footer, the page in the footer."""
+    ws.page_setup.orientation = orientation
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
@@ -346,18 +347,44 @@ def _identity(extra: str | None = None) -> str:
     return "=" + "&".join(parts)
 
 
-def _to_do(section: Section, mode: Mode, sheet: str = "") -> str:
-    """What is still to give on a section sheet, and how much evidence is too long to print whole, as
-    an expression of text. `sheet` prefixes the references when the formula is on another sheet."""
+def _to_do(schedule: Schedule, section: Section, mode: Mode, sheet: str = "") -> str:
+    """What is still to give on a section sheet, what was given but is not one of the options (a score
+    pasted past the dropdown), and how much evidence is too long to print whole, as an expression of text.
+    `sheet` prefixes the references when the formula is on another sheet."""
     cells = layout.to_do_cells(section, mode)
+    total = len(cells)
     ranges = ",".join(f"{sheet}{r}" for r in layout.cell_ranges(cells))
-    left = f"({len(cells)}-COUNTA({ranges}))"
-    answered = f'IF({left}=0,"all {len(cells)} answers given",{left}&" of {len(cells)} answers still to give")'
+    left = f"({total}-COUNTA({ranges}))"
+    still = f'{left}&" of {total} answers still to give"'
+    answered = f'IF({left}=0,"all {total} answers given",{still})'
+    if mode is not Mode.NARRATIVE:
+        bad = f"(COUNTA({ranges})-({_valid_count(schedule, section, mode, sheet)}))"
+        answered = (
+            f'IF({bad}>0,{bad}&IF({bad}=1," answer is"," answers are")&" not one of the options"'
+            f'&IF({left}>0,"; "&{still},""),{answered})'
+        )
     ev = layout.columns(mode).evidence
     evidence = f"{sheet}{ev}{layout.FIRST_ITEM_ROW}:{ev}{layout.judgment_row(section)}"
     # (...)*1, not --(...): Gnumeric saves a double minus as -(-(...)), which would read as a changed formula
     long = f"SUMPRODUCT((LEN({evidence})>{layout.LONG_EVIDENCE})*1)"
     return f'{answered}&IF({long}>0,"; "&{long}&" evidence too long to print whole (see the red notes)","")'
+
+
+def _valid_count(schedule: Schedule, section: Section, mode: Mode, sheet: str = "", policy: bool = True) -> str:
+    """How many of a section's score cells (and, with `policy`, its policy-fit cell) hold one of their
+    options, as ingest reads them: a number or text, spaces around it and case ignored (3 and "3" and
+    " n/a" count; "Good" and "three" do not). Comparisons one option at a time, not an array constant,
+    so that every application saves the formula as it was written."""
+    kinds = {"score": schedule.options(mode)}
+    if policy:
+        kinds["policy"] = schedule.policy_fit_options()
+    inputs = layout.section_inputs(section, mode)
+    counts = []
+    for kind, options in kinds.items():
+        for cell_range in layout.cell_ranges([c.cell for c in inputs if c.kind == kind]):
+            value = f'TRIM({sheet}{cell_range}&"")'
+            counts.append("SUMPRODUCT(" + "+".join(f"({value}={_string(o)})" for o in options) + ")")
+    return "+".join(counts)
 
 
 def _long_note(evidence: str, before: str = "") -> str:
@@ -440,7 +467,7 @@ def _cover_progress(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
     for offset, section in enumerate(schedule.sections, start=1):
         row = layout.COVER_PROGRESS_ROW + offset
         _text(ws, f"A{row}", section.sheet)
-        _text(ws, f"B{row}", "=" + _to_do(section, mode, f"{layout.quote_sheet(section.sheet)}!"))
+        _text(ws, f"B{row}", "=" + _to_do(schedule, section, mode, f"{layout.quote_sheet(section.sheet)}!"))
 
 
 def _cover_instructions(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
@@ -452,6 +479,7 @@ def _cover_instructions(ws: Worksheet, schedule: Schedule, mode: Mode) -> None:
     for area in schedule.areas:
         lines += [(area.title, True), (area.description, False)]
     first = layout.COVER_PROGRESS_ROW + len(schedule.sections) + 2
+    ws.row_breaks.append(Break(id=first - 1))  # the instructions start a page of their own, read as one
     for offset, (text, bold) in enumerate(lines):
         cell = _text(ws, f"A{first + offset}", text, BOLD if bold else BODY)
         ws.merge_cells(start_row=cell.row, start_column=1, end_row=cell.row, end_column=2)
@@ -494,8 +522,9 @@ def _how_to(schedule: Schedule, mode: Mode) -> list[str]:
     steps += [
         "Only the input cells can be changed: yellow while empty, white once filled. 'Still to do' above and "
         "the top row of each sheet say what is left. Rows grow as you type. Evidence of more than "
-        f"{layout.LONG_EVIDENCE:,} characters cannot show or print whole in its cell: a red note beside it "
-        "says so; the full text stays in the cell and is consolidated in full.",
+        f"{layout.LONG_EVIDENCE:,} characters cannot show or print whole in its cell: the column "
+        f"'{TOO_LONG_HEADING}' beside it says so in red (it is empty otherwise); the full text stays in the cell "
+        "and is consolidated in full.",
         "Do not rename, add or remove sheets, rows or columns: the return is checked against the blank it "
         "was built from.",
         "Save as an Excel workbook (.xlsx, not .xls or .xlsm), without a password to open, and send it back.",
@@ -504,8 +533,15 @@ def _how_to(schedule: Schedule, mode: Mode) -> list[str]:
 
 
 def _completion_formula(schedule: Schedule, mode: Mode) -> str:
-    """The share of answer cells filled in, over every section sheet."""
+    """The share of answers given, over every section sheet: scores that are one of the options in the scored
+    modes, evidence filled in in narrative."""
     cells = layout.answer_cells(schedule, mode)
+    if mode is not Mode.NARRATIVE:
+        counts = [
+            _valid_count(schedule, section, mode, f"{layout.quote_sheet(section.sheet)}!", policy=False)
+            for section in schedule.sections
+        ]
+        return f"=({'+'.join(counts)})/{len(cells)}"
     refs = [
         f"{layout.quote_sheet(section.sheet)}!{cell_range}"
         for section in schedule.sections
@@ -527,7 +563,13 @@ def _write_section(ws: Worksheet, schedule: Schedule, section: Section, mode: Mo
     if section is schedule.overall:
         _write_steps_block(ws, schedule, mode)
     ws.freeze_panes = f"A{layout.HEADER_ROW + 1}"
-    _print_setup(ws, schedule, layout.PRINT_TITLE_ROWS)
+    if section is schedule.overall:
+        # The judgment starts a page, the step judgments below it, under headings of their own: the items'
+        # headings (Score, Note, Evidence) would name the wrong columns there, so only the title row repeats.
+        ws.row_breaks.append(Break(id=layout.judgment_header_row(section) - 1))
+        _print_setup(ws, schedule, f"{layout.TITLE_ROW}:{layout.TITLE_ROW}")
+    else:
+        _print_setup(ws, schedule, layout.PRINT_TITLE_ROWS)
 
 
 def _section_widths(ws: Worksheet, mode: Mode) -> list[float]:
@@ -549,7 +591,7 @@ def _section_heading(ws: Worksheet, schedule: Schedule, section: Section, mode: 
     row = layout.TITLE_ROW
     _text(ws, f"A{row}", section.label, TITLE_FONT)
     ws.merge_cells(f"A{row}:{cols.text}{row}")
-    identity = _identity(f'"  ·  This sheet: "&{_to_do(section, mode)}')
+    identity = _identity(f'"  ·  This sheet: "&{_to_do(schedule, section, mode)}')
     _text(ws, f"{cols.after_text}{row}", identity, ID_FONT)
     for col in cols.all:  # a rule under the title row, which prints at the top of every page
         ws[f"{col}{row}"].border = UNDERLINE
@@ -581,14 +623,20 @@ def _scores_key(schedule: Schedule, mode: Mode) -> str:
     return f"{key}Policy fit, on the step judgment only: {schedule.policy_fit.question} {policy}."
 
 
+#: The heading of the column beside the evidence, where a red note says when it is too long to print whole
+#: (the judgment row's note is under its question, the column being the policy fit's or left empty).
+TOO_LONG_HEADING = "Too long?"
+
+
 def _column_labels(mode: Mode, judgment: bool) -> list[str | None]:
     if judgment:
         labels: list[str | None] = ["Ref", "Judgment on the indicator"]
         labels += ["Score", "Policy fit", "Summary evidence"] if mode is not Mode.NARRATIVE else [
-            "Note", "Summary evidence"]
+            None, "Summary evidence"]
         return labels
     labels = ["Ref", "What we might expect to see"]
-    labels += ["Score", "Note", "Evidence"] if mode is not Mode.NARRATIVE else ["Note", "Evidence"]
+    labels += ["Score", TOO_LONG_HEADING, "Evidence"] if mode is not Mode.NARRATIVE else [
+        TOO_LONG_HEADING, "Evidence"]
     return labels
 
 
@@ -626,6 +674,8 @@ def _section_inputs(ws: Worksheet, schedule: Schedule, section: Section, mode: M
     cells = layout.section_inputs(section, mode)
     for cell in cells:
         _input(ws[cell.cell])
+        if cell.kind != "evidence":  # centred: a score never abuts the policy fit or evidence beside it
+            ws[cell.cell].alignment = CENTRE
         if cell.kind in validations:
             validations[cell.kind].add(cell.cell)
     for dv in validations.values():
@@ -752,7 +802,7 @@ def build_blank(schedule: Schedule, mode: Mode, password: PasswordHash | None) -
     assert cover is not None  # a new workbook has one sheet
     cover.title = COVER_SHEET
     _write_cover(cover, schedule, mode)
-    _print_setup(cover, schedule, f"1:{layout.COVER_ID_ROW}")
+    _print_setup(cover, schedule, f"1:{layout.COVER_ID_ROW}", "portrait")  # a page of text, read as one
     for section in schedule.sections:
         _write_section(wb.create_sheet(section.sheet), schedule, section, mode)
     _write_meta(wb.create_sheet(META_SHEET), metadata(schedule, mode))
