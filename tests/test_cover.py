@@ -177,3 +177,25 @@ def test_long_file_sheet_and_reference_are_cut_on_the_console(tmp_path, schedule
 
 def test_describe_quotes_short_values_with_control_characters_escaped():
     assert checks.describe("20\x1b/11") == repr("20\x1b/11") and "\x1b" not in checks.describe("20\x1b/11")
+
+
+def test_feedback_on_a_text_date_and_a_pasted_reference(tmp_path, schedule):
+    """The copy has the date typed in as a date, and says so; the summary cuts the reference as the console
+    does; the consolidated Feedback sheet keeps it whole in a row no taller than a short one needs."""
+    long_ref = "Case 12 " + "lorem ipsum " * 124
+    path = make_return(tmp_path, schedule, "Kent-long", values={(COVER_SHEET, REF): long_ref,
+                                                                (COVER_SHEET, DATE): "20/11/2026"})
+    out, feedback = tmp_path / "c.xlsx", tmp_path / "feedback"
+    result = run_cli("ingest", str(path), "--out", str(out), "--feedback", str(feedback))
+    assert result.exit_code == 1, result.output
+    copy = load_workbook(feedback / "Kent-long-feedback.xlsx")
+    assert copy[COVER_SHEET][DATE].value == dt.datetime(2026, 11, 20)
+    rows = {row[2]: row for row in copy["Feedback"].iter_rows(values_only=True) if row and row[0] == COVER_SHEET}
+    assert "typed in as a date" in rows["date-read-from-text"][5]
+    assert "lorem ipsum " * 4 not in copy[COVER_SHEET][layout.cover_cell("force")].comment.text
+    summary = (feedback / "feedback.txt").read_text(encoding="utf-8")
+    assert "lorem ipsum " * 4 not in summary and "Kent, return Case 12 lorem" in summary
+    ws = load_workbook(out)["Feedback"]
+    [row] = [r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Kent"]
+    assert ws.cell(row, 2).value == long_ref.strip()
+    assert (ws.row_dimensions[row].height or 15) < 100, ws.row_dimensions[row].height

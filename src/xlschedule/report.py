@@ -187,7 +187,12 @@ def printable(text: str) -> str:
 
 def shown(text: str, width: int = SHOWN_VALUE) -> str:
     """A value from a return as a console line shows it: printable, and cut with an ellipsis past `width`."""
-    text = printable(text)
+    return cut(printable(text), width)
+
+
+def cut(text: str, width: int = SHOWN_VALUE) -> str:
+    """`text` as it is up to `width` characters, else its start and an ellipsis: for a value quoted in a
+    sentence (the text of a workbook, where it is not escaped) that must stay one."""
     return text if len(text) <= width else text[:width - 1] + ELLIPSIS
 
 
