@@ -20,7 +20,7 @@ MAX_FINDINGS_SHOWN = 200
 #: file's name: longer ones are cut with an ellipsis, so one pasted value cannot widen every line. The files
 #: written (the JSON, the workbook) keep the whole value.
 SHOWN_VALUE = 40
-SHOWN_FILE = 80
+SHOWN_FILE = 160
 ELLIPSIS = "\u2026"
 
 
