@@ -68,7 +68,7 @@ def test_a_date_typed_as_text_day_first_is_read_and_the_force_told(tmp_path, sch
     assert ("day before month" in message) == (int(typed.strip().split(typed.strip()[-5])[0]) <= 12), message
     wb = load_workbook(out, read_only=True)
     rows = {row[0]: row for row in wb["Returns"].iter_rows(values_only=True) if row and row[0]}
-    assert rows[str(path)][5] == rows[str(dated)][5] == iso  # the Returns sheet says the same of both
+    assert rows[str(path)][5] == rows[str(dated)][5] == dt.datetime.fromisoformat(iso)  # a date, for both
     latest = [row for row in wb["Summary"].iter_rows(values_only=True) if row and row[0] == "Kent"]
     assert latest[0][8] == dt.datetime.fromisoformat(iso)  # a real date, counted as the latest date of audit
 
