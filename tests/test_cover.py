@@ -201,3 +201,11 @@ def test_feedback_on_a_text_date_and_a_pasted_reference(tmp_path, schedule):
     [row] = [r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == "Kent"]
     assert ws.cell(row, 2).value == long_ref.strip()
     assert (ws.row_dimensions[row].height or 15) < 100, ws.row_dimensions[row].height
+
+
+def test_the_reference_limit_counts_characters_never_more_strictly_than_excel(tmp_path, schedule):
+    """🇬🇧 is two characters here and four UTF-16 units to Excel's validation: 50 flags (100 characters) are
+    within the limit, so no reference Excel would take is refused."""
+    path = make_return(tmp_path, schedule, "flags", values={(COVER_SHEET, REF): "🇬🇧" * 50})
+    result, report, _ = _ingest(tmp_path, path)
+    assert result.exit_code == 0 and _findings(report["returns"][0]) == []

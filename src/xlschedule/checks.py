@@ -305,12 +305,13 @@ COVER_LIMITS = {
 
 
 def _check_length(file: str, name: str, cell: CellValue | None, where: str) -> Iterator[Finding]:
-    """A reference or name longer than the cover's validation lets anyone type (a paste gets past it): the
-    length counted as Excel counts it, in UTF-16 units, whitespace included."""
+    """A reference or name longer than the cover's validation lets anyone type (a paste gets past it), in
+    characters, whitespace included. An emoji counts as one here and as two in Excel's validation: at the
+    edge, the check is the more lenient of the two, so nothing Excel took is refused."""
     if cell is None:
         return
     what, limit, short = COVER_LIMITS[name]
-    length = len(as_text(cell.value).encode("utf-16-le")) // 2
+    length = len(as_text(cell.value))
     if length > limit:
         yield Code.COVER_VALUE_TOO_LONG.finding(
             file, sheet=COVER_SHEET, cell=where, what=what, length=length, limit=limit, short=short
