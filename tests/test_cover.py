@@ -209,3 +209,13 @@ def test_the_reference_limit_counts_characters_never_more_strictly_than_excel(tm
     path = make_return(tmp_path, schedule, "flags", values={(COVER_SHEET, REF): "🇬🇧" * 50})
     result, report, _ = _ingest(tmp_path, path)
     assert result.exit_code == 0 and _findings(report["returns"][0]) == []
+
+
+def test_a_long_sheet_name_is_cut_where_a_console_line_names_the_place(tmp_path, schedule):
+    name = "Added sheet " + "s" * 48  # past Excel's 31 characters, as a file written by a program may be
+    path = make_return(tmp_path, schedule, "added", edit=lambda wb: wb.create_sheet(name))
+    result, report, _ = _ingest(tmp_path, path)
+    [finding] = report["returns"][0]["findings"]
+    assert (finding["code"], finding["sheet"]) == ("sheet-added", name)  # the report keeps the name whole
+    [line] = [line for line in result.output.splitlines() if "sheet-added" in line]
+    assert line.startswith(f"{path}: 'Added sheet sss") and "…': error sheet-added" in line, line

@@ -365,8 +365,8 @@ DAY_FIRST = re.compile(r"(?P<day>\d{1,2})(?P<sep>[-/.])(?P<month>\d{1,2})(?P=sep
 
 def text_date(text: str) -> tuple[date, bool] | None:
     """The date a text certainly means, and whether its day came first by the UK's convention alone (day and
-    month both 12 or under, so 03/11/2026 is 3 November); None where it is not such a date (20/11/26,
-    11/20/2026, 31/02/2026, 'Tuesday')."""
+    month both 12 or under and not the same, so 03/11/2026 is 3 November); None where it is not such a date
+    (20/11/26, 11/20/2026, 31/02/2026, 'Tuesday')."""
     stripped = text.strip()
     match = YEAR_FIRST.fullmatch(stripped) or DAY_FIRST.fullmatch(stripped)
     if match is None or not stripped.isascii():
