@@ -211,6 +211,7 @@ def test_the_reference_limit_counts_characters_never_more_strictly_than_excel(tm
     assert result.exit_code == 0 and _findings(report["returns"][0]) == []
 
 
+@pytest.mark.filterwarnings("ignore:Title is more than 31 characters")
 def test_a_long_sheet_name_is_cut_where_a_console_line_names_the_place(tmp_path, schedule):
     name = "Added sheet " + "s" * 48  # past Excel's 31 characters, as a file written by a program may be
     path = make_return(tmp_path, schedule, "added", edit=lambda wb: wb.create_sheet(name))
