@@ -739,6 +739,7 @@ cover_date = choice(
     audit_dates.map(lambda d: Typed(datetime.combine(d, time()), d.isoformat(), what="a datetime")),
     audit_dates.map(lambda d: Typed((d - EXCEL_EPOCH).days, d.isoformat(), what="a serial number")),
     audit_dates.map(lambda d: Typed(d.isoformat(), d.isoformat(), what="ISO text")),
+    audit_dates.map(lambda d: Typed(f"{d.day}/{d.month:02d}/{d.year}", d.isoformat(), what="UK text")),
 )
 
 
@@ -798,11 +799,12 @@ def test_valid_answers_come_back_on_their_refs_as_typed(mode, data):
     formulas = {(c.sheet, c.cell) for c, t in typed.items() if t.formula}
     assert {(f.sheet, f.cell) for f in ret.findings if f.code == "formula-in-evidence"} == formulas
     cover_gaps = {"missing-return-reference": cover["return_ref"] is None,
-                  "missing-inspector": cover["inspector"] is None}
+                  "missing-inspector": cover["inspector"] is None, "missing-date-of-audit": cover["date"] is None}
     warnings = {f.code for f in ret.warnings()}
     assert {code for code, gap in cover_gaps.items() if gap} == warnings & cover_gaps.keys()
     assert warnings - cover_gaps.keys() <= {"unanswered", "low-score-no-evidence", "na-step-with-scores",
-                                            "formula-in-evidence"}, warnings  # never date-not-recognised
+                                            "formula-in-evidence", "date-read-from-text"}, warnings
+    assert "date-not-recognised" not in warnings
 
 
 # --- the lenient readers ------------------------------------------------------------------
@@ -887,8 +889,10 @@ def test_the_meaning_is_always_none_or_one_of_the_options(options, value):
 def test_an_audit_date_in_any_form_a_cell_gives_reads_as_that_date(day, at, pad):
     iso = day.isoformat()
     serial = (day - EXCEL_EPOCH).days
+    uk = [f"{d}{sep}{m}{sep}{day.year}" for sep in "/-." for d in (day.day, f"{day.day:02d}")
+          for m in (day.month, f"{day.month:02d}")]
     for value in (day, datetime.combine(day, time()), datetime.combine(day, at), pad + iso + pad, serial,
-                  float(serial)):
+                  float(serial), *(pad + text + pad for text in uk)):
         assert parse_cover_date(value) == iso, value
 
 

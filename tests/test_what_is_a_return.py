@@ -215,7 +215,8 @@ def test_an_untouched_blank_is_rejected_and_its_force_has_not_returned(tmp_path,
     reported = report_of(tmp_path / "r.json")
     assert reported["Essex.xlsx"]["status"] == "rejected"
     assert [f["code"] for f in reported["Essex.xlsx"]["findings"]] == [
-        "missing-return-reference", "missing-inspector", "nothing-answered"]  # not a sheet's unanswered each
+        "missing-date-of-audit", "missing-return-reference", "missing-inspector", "nothing-answered",
+    ]  # not a sheet's unanswered each
     assert reported["Kent.xlsx"]["status"] == "accepted"
     assert f"{returns / 'Essex.xlsx'}: error nothing-answered: Nothing is answered in this return" in result.output
     summary = {row["Force"]: row for row in table_rows(out, "Summary")}

@@ -275,8 +275,9 @@ def _option(
 def read_cover(
     file: str, snap: WorkbookSnapshot, cover_cells: dict[str, str] | None = None
 ) -> tuple[dict[str, str | None], list[Finding]]:
-    """Return reference, inspector and date from the cover, with warnings where they are missing.
-    `cover_cells` says where the return's blank put them (default: today's layout)."""
+    """Return reference, inspector and date from the cover, with warnings where they are missing and errors
+    where they break the cover's own limits. `cover_cells` says where the return's blank put them (default:
+    today's layout)."""
     where = cover_cells or {name: layout.cover_cell(name) for name in layout.COVER_INPUTS}
     cover = snap.sheets.get(COVER_SHEET)
     cells = cover.cells if cover else {}
@@ -291,22 +292,92 @@ def read_cover(
     for name, code in (("return_ref", Code.MISSING_RETURN_REFERENCE), ("inspector", Code.MISSING_INSPECTOR)):
         if not found[name]:
             findings.append(code.finding(file, sheet=COVER_SHEET, cell=where[name]))
+        findings.extend(_check_length(file, name, cells.get(where[name]), where[name]))
     return found, findings
+
+
+#: What the cover's text validations (build.cover_validations) allow: the field's name in a message, its
+#: limit, and what to shorten it to.
+COVER_LIMITS = {
+    "return_ref": ("return reference", layout.RETURN_REF_MAX, "the case number or another short reference"),
+    "inspector": ("inspector's name", layout.INSPECTOR_MAX, "the name of the inspector who completed the return"),
+}
+
+
+def _check_length(file: str, name: str, cell: CellValue | None, where: str) -> Iterator[Finding]:
+    """A reference or name longer than the cover's validation lets anyone type (a paste gets past it), in
+    characters, whitespace included. An emoji counts as one here and as two in Excel's validation: at the
+    edge, the check is the more lenient of the two, so nothing Excel took is refused."""
+    if cell is None:
+        return
+    what, limit, short = COVER_LIMITS[name]
+    length = len(as_text(cell.value))
+    if length > limit:
+        yield Code.COVER_VALUE_TOO_LONG.finding(
+            file, sheet=COVER_SHEET, cell=where, what=what, length=length, limit=limit, short=short
+        )
 
 
 def _cover_date(file: str, cell: CellValue | None, date1904: bool, where: str) -> tuple[str | None, list[Finding]]:
     """The date of audit and its findings. A formula gives the date it showed when last saved; =TODAY()
-    is noted, since it gives a new date every time the file is opened."""
-    if cell is None:
-        return None, []
-    parsed = parse_cover_date(cell.cached if cell.is_formula else cell.value, date1904)
+    is noted, since it gives a new date every time the file is opened. A date typed as text is read where
+    its meaning is certain (text_date), and the force told; the text itself is kept where it is not."""
+    if cell is None or (not cell.is_formula and not as_text(cell.value).strip()):
+        return None, [Code.MISSING_DATE_OF_AUDIT.finding(file, sheet=COVER_SHEET, cell=where)]
+    value = cell.cached if cell.is_formula else cell.value
+    shown = describe(value) if value is not None else "a formula with no value"
+    parsed, how = _date_of(value, date1904)
     if parsed is None:
-        return as_text(cell.value), [Code.DATE_NOT_RECOGNISED.finding(file, sheet=COVER_SHEET, cell=where)]
+        return as_text(cell.value), [Code.DATE_NOT_RECOGNISED.finding(file, sheet=COVER_SHEET, cell=where, value=shown)]
+    findings: list[Finding] = []
+    if how is not None:
+        findings.append(
+            Code.DATE_READ_FROM_TEXT.finding(file, sheet=COVER_SHEET, cell=where, value=shown, date=parsed, how=how)
+        )
+    first, last = layout.COVER_DATE_FIRST, layout.COVER_DATE_LAST
+    if not first.isoformat() <= parsed <= last.isoformat():
+        findings.append(Code.DATE_OUT_OF_RANGE.finding(
+            file, sheet=COVER_SHEET, cell=where, date=parsed, first=first.year, last=last.year
+        ))
     function = volatile_function(str(cell.value)) if cell.is_formula else None
     if function:
-        finding = Code.VOLATILE_DATE.finding(file, sheet=COVER_SHEET, cell=where, function=function, date=parsed)
-        return parsed, [finding]
-    return parsed, []
+        findings.append(Code.VOLATILE_DATE.finding(file, sheet=COVER_SHEET, cell=where, function=function, date=parsed))
+    return parsed, findings
+
+
+def _date_of(value: object, date1904: bool) -> tuple[str | None, str | None]:
+    """The ISO date a cover value means (parse_cover_date), and, for a text other than that ISO date, how it
+    was read: '' where its meaning is certain, the day-first convention named where only it decides."""
+    parsed = parse_cover_date(value, date1904)
+    if parsed is None or not isinstance(value, str) or value.strip() == parsed:
+        return parsed, None
+    read = text_date(value)
+    assert read is not None  # parse_cover_date read the text with it
+    return parsed, " (day before month, as dates are written in the UK)" if read[1] else ""
+
+
+#: Dates typed as text whose meaning is certain: the year first (2026-11-20, 2026/11/20, 2026.11.20) is read
+#: year, month, day everywhere; with the year last it must have four digits and is read day first, dd/mm/yyyy,
+#: as the UK writes a date (20/11/2026, 5-1-2026, 20.11.2026). One separator throughout, '-', '/' or '.'.
+YEAR_FIRST = re.compile(r"(?P<year>\d{4})(?P<sep>[-/.])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})")
+DAY_FIRST = re.compile(r"(?P<day>\d{1,2})(?P<sep>[-/.])(?P<month>\d{1,2})(?P=sep)(?P<year>\d{4})")
+
+
+def text_date(text: str) -> tuple[date, bool] | None:
+    """The date a text certainly means, and whether its day came first by the UK's convention alone (day and
+    month both 12 or under and not the same, so 03/11/2026 is 3 November); None where it is not such a date
+    (20/11/26, 11/20/2026, 31/02/2026, 'Tuesday')."""
+    stripped = text.strip()
+    match = YEAR_FIRST.fullmatch(stripped) or DAY_FIRST.fullmatch(stripped)
+    if match is None or not stripped.isascii():
+        return None
+    year, month, day = (int(match.group(name)) for name in ("year", "month", "day"))
+    try:
+        read = date(year, month, day)
+    except ValueError:
+        return None
+    by_convention = match.re is DAY_FIRST and day <= 12 and day != month
+    return read, by_convention
 
 
 def volatile_function(formula: str) -> str | None:
@@ -322,9 +393,9 @@ def volatile_function(formula: str) -> str | None:
 
 
 def parse_cover_date(value: object, date1904: bool = False) -> str | None:
-    """The date of audit as an ISO date, or None: a date, an ISO string, or an Excel serial number in the
-    cover's accepted range (a date typed into a cell formatted as a number), counted from the workbook's
-    epoch (1904-01-01 in a workbook that uses the 1904 date system)."""
+    """The date of audit as an ISO date, or None: a date, a text that is certainly a date (text_date), or an
+    Excel serial number in the cover's accepted range (a date typed into a cell formatted as a number), counted
+    from the workbook's epoch (1904-01-01 in a workbook that uses the 1904 date system)."""
     if isinstance(value, datetime):
         return value.date().isoformat()
     if isinstance(value, date):
@@ -334,10 +405,8 @@ def parse_cover_date(value: object, date1904: bool = False) -> str | None:
         first, last = _serial(layout.COVER_DATE_FIRST, epoch), _serial(layout.COVER_DATE_LAST, epoch)
         return (epoch + timedelta(days=int(value))).isoformat() if first <= value <= last else None
     if isinstance(value, str):
-        try:
-            return date.fromisoformat(value.strip()).isoformat()
-        except ValueError:
-            return None
+        read = text_date(value)
+        return read[0].isoformat() if read else None
     return None
 
 

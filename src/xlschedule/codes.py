@@ -169,7 +169,11 @@ class Code(Enum):
         "apart.",
     )
     MISSING_INSPECTOR = (W, "No inspector named on the cover. Fill in who completed the return.")
-    DATE_NOT_RECOGNISED = (W, "The date of audit is not a date. Type it as a date, e.g. 2026-11-26.")
+    DATE_NOT_RECOGNISED = (
+        W,
+        "The date of audit, {value}, is not a date, or not one that reads only one way. Type it as a date, e.g. "
+        "2026-11-26.",
+    )
     VOLATILE_DATE = (
         W,
         "The date of audit is the formula {function}, which gives a new date every time the file is opened; the "
@@ -183,6 +187,22 @@ class Code(Enum):
     NOT_A_FILE = (
         E,
         "Not a file but {what}; it was not opened. Name the workbook itself.",
+    )
+    MISSING_DATE_OF_AUDIT = (W, "No date of audit on the cover. Type the date the audit was done, e.g. 2026-11-26.")
+    DATE_READ_FROM_TEXT = (
+        W,
+        "The date of audit is the text {value}, not a date; it was read as {date}{how}. Check that date and type "
+        "it as a date, e.g. {date}, so that every spreadsheet reads it as one.",
+    )
+    DATE_OUT_OF_RANGE = (
+        W,
+        "The date of audit, {date}, is outside the years the cover takes ({first} to {last}); it was kept as "
+        "read. Check it and type the date the audit was done.",
+    )
+    COVER_VALUE_TOO_LONG = (
+        E,
+        "The {what} is {length:,} characters long, more than the {limit} the cover takes. Shorten it to {short}, "
+        "and send the return again.",
     )
 
     def __init__(self, severity: Severity, template: str) -> None:

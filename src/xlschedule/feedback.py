@@ -44,7 +44,7 @@ from .model import COVER_SHEET, META_SHEET, Finding, Return, ReturnStatus, Sched
 from .packager import excel_text, fit_name, make_folder, workbook_bytes, write_atomic
 from .read import CellValue, WorkbookSnapshot, as_text, read_workbook
 from .registry import Blank, Registry
-from .report import printable
+from .report import SHOWN_VALUE, cut, printable, shown
 from .upgrade import Answers, carry_into
 
 FEEDBACK_SHEET = "Feedback"
@@ -66,6 +66,7 @@ DONE_IN_COPY = {
                                         "carried: type them again from the file you sent.",
     Code.FORMULA_IN_EVIDENCE.code: "This copy keeps it as text: check that it reads as you meant.",
     Code.VOLATILE_DATE.code: "This copy has that date typed in: check it is the date of audit.",
+    Code.DATE_READ_FROM_TEXT.code: "This copy has that date typed in as a date: check it is the date of audit.",
 }
 MOVED_ROWS = Code.ROWS_INSERTED_OR_DELETED.code
 INVALID = {Code.INVALID_SCORE.code, Code.INVALID_POLICY_FIT.code}
@@ -338,7 +339,7 @@ def _cover_note(wb: Workbook, ret: Return, run_date: date, force_cell: str) -> N
 
 
 def _which(ret: Return) -> str:
-    ref = f"return {ret.return_ref}" if ret.return_ref else "a return with no return reference"
+    ref = f"return {cut(ret.return_ref)}" if ret.return_ref else "a return with no return reference"
     return f"{ref} of {ret.force}"
 
 
@@ -430,6 +431,9 @@ def _record(wb: Workbook, ws: Worksheet) -> None:
 
 SUMMARY_HEADERS = ("Force", "Return", "File", "Status", "Errors", "Warnings", "Codes", "Feedback copy", "Next step")
 SUMMARY_WIDTHS = (16.0, 12.0, 30.0, 11.0, 8.0, 10.0, 30.0, 30.0, 60.0)
+#: The return reference's column: its cell keeps the whole reference, but its row is as tall as the first
+#: SHOWN_VALUE characters need, so a pasted one (past the cover's limit) cannot fill the page.
+SUMMARY_REF = SUMMARY_HEADERS.index("Return")
 
 
 def summary_rows(copies: Sequence[Copy]) -> list[tuple[str, str, str, str, int, int, str, str, str]]:
@@ -482,7 +486,7 @@ def summary_text(copies: Sequence[Copy], run_date: date) -> str:
 
 
 def _who(c: Copy) -> str:
-    return f"{printable(c.ret.force or '')}, return {printable(c.ret.return_ref or '(no reference)')}"
+    return f"{shown(c.ret.force or '')}, return {shown(c.ret.return_ref or '(no reference)')}"
 
 
 def add_summary_sheet(wb: Workbook, frame: Frame, copies: Sequence[Copy], run_date: date) -> Worksheet:
@@ -500,7 +504,8 @@ def add_summary_sheet(wb: Workbook, frame: Frame, copies: Sequence[Copy], run_da
     for offset, values in enumerate(summary_rows(copies), start=1):
         for col, value in enumerate(values, start=1):
             put(ws, head + offset, col, value, TOP_WRAP)
-        fit_rows(ws, head + offset, [(str(v), w - 1) for v, w in zip(values, SUMMARY_WIDTHS, strict=True)])
+        measured = [str(v)[:SHOWN_VALUE] if col == SUMMARY_REF else str(v) for col, v in enumerate(values)]
+        fit_rows(ws, head + offset, [(v, w - 1) for v, w in zip(measured, SUMMARY_WIDTHS, strict=True)])
     table(ws, "Feedback", head, len(SUMMARY_HEADERS), len(copies))
     print_setup(ws, frame, head)
     return ws

@@ -16,6 +16,12 @@ from .packager import storable, storable_json, write_output
 
 #: The console lists at most this many findings; the rest are in the Issues sheet, the JSON and the ledger.
 MAX_FINDINGS_SHOWN = 200
+#: The widest a value from a return (a reference, a force, a sheet's name) is shown on a console line, and a
+#: file's name: longer ones are cut with an ellipsis, so one pasted value cannot widen every line. The files
+#: written (the JSON, the workbook) keep the whole value.
+SHOWN_VALUE = 40
+SHOWN_FILE = 160
+ELLIPSIS = "\u2026"
 
 
 @dataclass(frozen=True)
@@ -139,7 +145,7 @@ class Report:
 
 def _return_cells(r: Return) -> list[str]:
     return [
-        printable(r.file), printable(r.force or "-"), printable(r.return_ref or "-"), r.status.value,
+        shown_file(r.file), shown(r.force or "-"), shown(r.return_ref or "-"), r.status.value,
         _plural(len(r.errors()), "error"), _plural(len(r.warnings()), "warning"),
         f"{r.answered}/{r.response_count} answered" if r.status is not ReturnStatus.WITHDRAWN else "not in this run",
     ]
@@ -161,8 +167,8 @@ def finding_line(f: Finding) -> str:
     """`file: 'Sheet'!Cell: severity code: message`, the place written as an Excel reference."""
     where = ""
     if f.sheet is not None:
-        where = excel_ref(f.sheet, f.cell)
-    place = f"{printable(f.file)}: {printable(where)}:" if where else f"{printable(f.file)}:"
+        where = excel_ref(shown(f.sheet), f.cell)
+    place = f"{shown_file(f.file)}: {printable(where)}:" if where else f"{shown_file(f.file)}:"
     return f"{place} {f.severity.value} {f.code}: {printable(f.message)}"
 
 
@@ -177,3 +183,21 @@ def printable(text: str) -> str:
     """Text from a return made safe for a terminal: control characters shown as escapes, never obeyed; a file
     name's bytes that are not UTF-8 as \\xNN, as the files written say them."""
     return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in storable(text))
+
+
+def shown(text: str, width: int = SHOWN_VALUE) -> str:
+    """A value from a return as a console line shows it: printable, and cut with an ellipsis past `width`."""
+    return cut(printable(text), width)
+
+
+def cut(text: str, width: int = SHOWN_VALUE) -> str:
+    """`text` as it is up to `width` characters, else its start and an ellipsis: for a value quoted in a
+    sentence (the text of a workbook, where it is not escaped) that must stay one."""
+    return text if len(text) <= width else text[:width - 1] + ELLIPSIS
+
+
+def shown_file(name: str, width: int = SHOWN_FILE) -> str:
+    """A file's name as a console line shows it: printable, and past `width` cut at its start, so the end that
+    tells one return from another (Kent-R1.xlsx) stays."""
+    text = printable(name)
+    return text if len(text) <= width else ELLIPSIS + text[len(text) - width + 1:]

@@ -418,6 +418,7 @@ RETURN_COLUMNS = (
     "Answered",
 )
 RETURN_WIDTHS = (40, 18, 18, 14, 18, 11, 9, 10, 8, 10, 10)
+RETURN_DATE = RETURN_COLUMNS.index("Date") + 1
 ISSUE_COLUMNS = ("File", "Sheet", "Cell", "Code", "Severity", "Message")
 ISSUE_WIDTHS = (40, 18, 7, 24, 10, 80)
 WRAPPED = Alignment(vertical="top", wrap_text=True)
@@ -443,6 +444,9 @@ def write_returns(ws: Worksheet, run: Run, frame: Frame) -> None:
             ret.mode.value if ret.mode else NOT_AVAILABLE, ret.status.value,
             len(ret.errors()), len(ret.warnings()), ret.answered,
         ])
+        day = latest_date([ret])  # a date read (from a date cell, a serial or a text) is a date here too
+        if day is not None:
+            put(ws, r, RETURN_DATE, day).number_format = "yyyy-mm-dd"
         for c in (1, 2):
             align(ws.cell(r, c), WRAPPED)
         fit_rows(ws, r, [(ret.file, RETURN_WIDTHS[0]), (ret.sha256, RETURN_WIDTHS[1])])
