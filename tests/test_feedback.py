@@ -27,7 +27,6 @@ from xlschedule.feedback import (
     SUMMARY_FILE,
     SUMMARY_HEADERS,
     add_summary_sheet,
-    split_message,
     summary_rows,
     write_feedback,
 )
@@ -246,11 +245,27 @@ def test_without_a_registry_the_copy_is_of_the_rebuilt_blank_and_the_same_every_
     assert "run of 2026-11-26" in (tmp_path / "a" / SUMMARY_FILE).read_text(encoding="utf-8")
 
 
-def test_a_messages_last_sentence_is_what_to_do():
-    assert split_message("No inspector named on the cover. Fill in who completed the return.") == (
-        "No inspector named on the cover.", "Fill in who completed the return.")
-    assert split_message("7 is not one of the options (1, 2, N/A) for 1.1. Pick one from the dropdown.") == (
-        "7 is not one of the options (1, 2, N/A) for 1.1.", "Pick one from the dropdown.")
+def test_what_is_wrong_is_the_whole_problem_even_when_a_value_in_it_reads_like_a_sentence_end(round_, schedule):
+    """A return reference "Case 12. Revisit", quoted by a finding, is not cut at its full stop: the copy's
+    columns are the code's problem and fix, never a message split back into parts."""
+    tmp = round_["tmp"] / "case-12"
+    kent = round_["registry"].parent / "Kent.xlsx"
+    first = fill(kent, tmp / "returns" / "Kent-a.xlsx", schedule, MODE, 3, "Case 12. Revisit")
+    second = fill(kent, tmp / "returns" / "Kent-b.xlsx", schedule, MODE, 4, "Case 12. Revisit",
+                  {(COVER_SHEET, layout.cover_cell("inspector")): None})
+    for run in ("read", "from the ledger"):  # the second run takes the judgments from the ledger
+        result = run_cli("ingest", str(first), str(second), "--registry", str(round_["registry"]),
+                         "--out", str(tmp / "c.xlsx"), "--feedback", str(tmp / run), "--report", str(tmp / "r.json"))
+        assert result.exit_code == 1, result.output
+        [*_, duplicate] = findings_of(json.loads((tmp / "r.json").read_text(encoding="utf-8")), "Kent-b.xlsx")
+        assert duplicate["message"] == f"{duplicate['problem']} {duplicate['fix']}"
+        own, row = table_rows(tmp / run / "Kent-b-feedback.xlsx", FEEDBACK_SHEET, first="Sheet")
+        assert (own["Code"], own["What is wrong"], own["What to do"]) == (
+            "missing-inspector", "No inspector named on the cover.", "Fill in who completed the return.")
+        assert row["Code"] == "duplicate-return"
+        assert row["What is wrong"] == f"Kent return 'Case 12. Revisit' is also in {first}: it is counted once."
+        assert row["What to do"] == "Give each return its own reference."
+    assert "(0 read, 2 from the ledger)" in result.output
 
 
 def test_the_summary_sheet_lists_each_return_that_needs_attention(round_, schedule, tmp_path):

@@ -23,7 +23,6 @@ could not read): ready to send on. Messages never hold evidence; the copies do, 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from copy import copy
 from dataclasses import dataclass, field
@@ -401,21 +400,13 @@ def quote(sheet: str) -> str:
 
 FINDING_HEADERS = ("Sheet", "Cell", "Code", "Stops acceptance", "What is wrong", "What to do")
 FINDING_WIDTHS = (18.0, 12.0, 22.0, 12.0, 60.0, 60.0)
-#: A message is what is wrong (its first sentence), then what to do (the rest): split at the first sentence end.
-_SENTENCE = re.compile(r"(?<=[.)])\s+(?=[A-Z])")
-
-
-def split_message(message: str) -> tuple[str, str]:
-    """A finding's message as (what is wrong, what to do): the first sentence, and the rest."""
-    parts = _SENTENCE.split(message, maxsplit=1)
-    return (parts[0], parts[1]) if len(parts) == 2 else (message, "")
 
 
 def finding_row(f: Finding) -> tuple[str, str, str, str, str, str]:
-    wrong, to_do = split_message(f.message)
-    to_do = DONE_IN_COPY.get(f.code, to_do)
+    """A finding's row of the Feedback sheet: its problem and its fix as the code made them (or what the copy
+    has already done about it), never a message split back into parts."""
     stops = "Yes" if f.severity is Severity.ERROR else "No"
-    return (f.sheet or "", f.cell or "", f.code, stops, wrong, to_do)
+    return (f.sheet or "", f.cell or "", f.code, stops, f.problem, DONE_IN_COPY.get(f.code, f.fix))
 
 
 def _findings_sheet(

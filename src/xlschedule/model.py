@@ -10,7 +10,7 @@ import json
 import re
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -319,16 +319,31 @@ class Severity(StrEnum):
 
 
 class Finding(BaseModel):
-    """One problem with one return, located as precisely as the problem allows."""
+    """One problem with one return, located as precisely as the problem allows: what is wrong (`problem`) and
+    what to do about it (`fix`), kept apart; `message` is the two as one line, for the console and the Issues
+    sheet. Made with problem and fix (Code.finding), message follows; made with a message alone, it is all
+    problem."""
 
     model_config = ConfigDict(frozen=True)
 
     file: str
     code: str
     severity: Severity
-    message: str
+    message: str = ""
+    problem: str = ""
+    fix: str = ""
     sheet: str | None = None
     cell: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _message_of_parts(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            if "message" not in data and "problem" in data:
+                data = {**data, "message": " ".join(p for p in (data["problem"], data.get("fix") or "") if p)}
+            elif "problem" not in data and "message" in data:
+                data = {**data, "problem": data["message"]}
+        return data
 
 
 class ItemStatus(StrEnum):
