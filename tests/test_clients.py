@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -20,7 +21,7 @@ from xlschedule.model import COVER_SHEET, Mode
 
 import clients
 from conftest import run_cli
-from hostile import write
+from hostile import rezip, write
 from tables import table_rows
 from test_ingest import make_return
 
@@ -179,6 +180,29 @@ def test_xlsm_with_no_macros_is_told_to_save_as_xlsx(tmp_path, good_bytes):
     assert [code for *_where, code in run.findings] == ["macro-enabled-format"]
     message = run.message("macro-enabled-format")
     assert "no macros" in message and "Excel Workbook (.xlsx)" in message and "fresh blank" not in message
+
+
+@pytest.mark.parametrize("application, steps, not_steps", [
+    ("LibreOffice/24.2.7.2$Linux_X86_64 LibreOffice_project/420$Build-2", "Excel 2007-365 (.xlsx)", "Excel Workbook"),
+    ("Microsoft Excel", "Excel Workbook (.xlsx)", "LibreOffice"),
+])
+def test_xlsm_is_told_how_to_save_as_xlsx_in_the_application_that_saved_it(tmp_path, good_bytes, application,
+                                                                              steps, not_steps):
+    """docProps/app.xml names the application that saved it: the fix gives that application's steps only."""
+    def saved_by(name: str, data: bytes) -> bytes:
+        if name == "docProps/app.xml":
+            new = re.sub(rb"<Application>[^<]*</Application>", f"<Application>{application}</Application>".encode(),
+                         data)
+            assert new != data
+            return new
+        return data
+
+    data = rezip(clients.xlsm_without_macros(good_bytes), saved_by)
+    run = Run(tmp_path, data, name="Kent-client.xlsm")
+    message = run.message("macro-enabled-format")
+    client = application.split("/")[0].replace("Microsoft ", "")
+    assert f"saved by {client} as a macro-enabled workbook" in message
+    assert steps in message and not_steps not in message, message
 
 
 def test_label_encryption_is_named_and_no_password_is_asked_for(tmp_path, good_bytes):

@@ -268,6 +268,36 @@ def test_what_is_wrong_is_the_whole_problem_even_when_a_value_in_it_reads_like_a
     assert "(0 read, 2 from the ledger)" in result.output
 
 
+def sheet_text(path: Path) -> str:
+    ws = load_workbook(path)[FEEDBACK_SHEET]
+    return " ".join(str(c.value) for r in ws.iter_rows() for c in r if c.value)
+
+
+def test_feedback_for_decides_whether_warnings_alone_earn_a_copy_and_each_copy_says_what_to_do(round_, schedule):
+    """--feedback-for all (the default) gives a return accepted with warnings a copy that says so and what to do;
+    --feedback-for errors gives it none, and says so on the console and in feedback.txt."""
+    tmp = round_["tmp"] / "feedback-for"
+    gaps = fill(round_["registry"].parent / "Kent.xlsx", tmp / "Kent-gaps.xlsx", schedule, MODE, 5, "K-gaps",
+                {(COVER_SHEET, layout.cover_cell("inspector")): None})
+    runs = {}
+    for choice in ("all", "errors"):
+        extra = () if choice == "all" else ("--feedback-for", "errors")
+        runs[choice] = run_cli("validate", str(gaps), str(round_["bad"]), "--registry", str(round_["registry"]),
+                               "--feedback", str(tmp / choice), *extra)
+        assert runs[choice].exit_code == 1, runs[choice].output
+        bad = sheet_text(tmp / choice / "Essex-E-9-feedback.xlsx")
+        assert "Your return was not accepted: do what the last column says" in bad
+    text = sheet_text(tmp / "all" / "Kent-gaps-feedback.xlsx")
+    assert "Your return was accepted, with the gaps listed below: fill each" in text
+    assert "It takes the place of the return you sent." in text
+    assert not (tmp / "errors" / "Kent-gaps-feedback.xlsx").exists()
+    assert "1 return accepted with warnings alone got none (--feedback-for errors)" in runs["errors"].output
+    summary = (tmp / "errors" / SUMMARY_FILE).read_text(encoding="utf-8")
+    assert "Accepted with warnings, no copy (--feedback-for errors" in summary
+    assert f"- Kent, return K-gaps (from {gaps}): 1 warning(s): missing-inspector" in summary
+    assert "if the gaps matter" not in (tmp / "all" / SUMMARY_FILE).read_text(encoding="utf-8")
+
+
 def test_the_summary_sheet_lists_each_return_that_needs_attention(round_, schedule, tmp_path):
     from xlschedule.ingest import ingest as run
 

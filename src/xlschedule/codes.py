@@ -15,6 +15,21 @@ from .model import Finding, Severity
 E, W = Severity.ERROR, Severity.WARNING
 
 
+#: How each application saves a workbook as .xlsx: a fix names the steps in the application that saved it.
+SAVE_AS_XLSX = {
+    "Excel": "in Excel: File > Save As, file type Excel Workbook (.xlsx)",
+    "LibreOffice": "in LibreOffice Calc: File > Save As, file type Excel 2007-365 (.xlsx), then Use Excel 2007-365!",
+}
+
+
+def save_as_xlsx(client: str | None) -> tuple[str, str]:
+    """MACRO_ENABLED_FORMAT's `by` and `steps`: which application saved it (read.saved_by), and how to save it as
+    .xlsx there; the steps in both when it is not known."""
+    if client in SAVE_AS_XLSX:
+        return f" by {client}", SAVE_AS_XLSX[client]
+    return "", "; ".join(SAVE_AS_XLSX.values())
+
+
 class Code(Enum):
     """Each finding's stable code (the member's name, spelt as the user sees it), its severity, a template
     for what is wrong (the problem) and one for what to do about it (the fix): (severity, problem, fix).
@@ -23,23 +38,27 @@ class Code(Enum):
     NOT_A_WORKBOOK = (
         E,
         "Not a readable Excel workbook ({detail}).",
-        "Open it in Excel, save it as .xlsx and send it again.",
+        "Send the completed return again, the .xlsx workbook itself as it was saved: this file is cut short, "
+        "damaged or another file, and opening and saving it again cannot bring the return back.",
     )
     ENCRYPTED = (
         E,
         "The workbook has a password to open.",
-        "Remove it in Excel (File > Info > Protect Workbook > Encrypt with Password, clear the password) and send "
-        "it again, or ingest with --open-password.",
+        "Remove it and send it again (in Excel: File > Info > Protect Workbook > Encrypt with Password, clear the "
+        "password; in LibreOffice Calc: File > Save As, untick Save with password), or ingest with "
+        "--open-password if the force gave you the password.",
     )
     WRONG_OPEN_PASSWORD = (
         E,
         "The workbook has a password to open and the one given does not open it.",
-        "Check --open-password (or XLSCHEDULE_OPEN_PASSWORD).",
+        "Check --open-password (or XLSCHEDULE_OPEN_PASSWORD) with the force, or ask them to remove the password "
+        "and send it again.",
     )
     OLD_XLS_FORMAT = (
         E,
         "This is the old binary .xls format.",
-        "Open it in Excel, save it as Excel Workbook (.xlsx), and send that.",
+        "Open it and save it as .xlsx (in Excel: File > Save As, Excel Workbook (.xlsx); in LibreOffice Calc: "
+        "File > Save As, file type Excel 2007-365 (.xlsx)), and send that.",
     )
     LABEL_ENCRYPTED = (
         E,
@@ -50,8 +69,8 @@ class Code(Enum):
     )
     MACRO_ENABLED_FORMAT = (
         E,
-        "The workbook is saved as an Excel Macro-Enabled Workbook (.xlsm) but holds no macros.",
-        "Open it in Excel, save it as Excel Workbook (.xlsx), and send that.",
+        "The workbook was saved{by} as a macro-enabled workbook (.xlsm), but holds no macros.",
+        "Save it as .xlsx ({steps}) and send that.",
     )
     OPENDOCUMENT_FORMAT = (
         E,
@@ -62,27 +81,28 @@ class Code(Enum):
     ACTIVE_CONTENT = (
         E,
         "The workbook contains {what}, which a return must not have; none of it was run or followed.",
-        "Copy the answers into a fresh blank and send that.",
+        "Copy the answers into a fresh copy of the blank sent for your force, and send that.",
     )
     UNSAFE_XML = (
         E,
         "The workbook's XML declares entities (in {part}), which Excel never writes; it was not read.",
-        "Copy the answers into a fresh blank and send that.",
+        "Copy the answers into a fresh copy of the blank sent for your force, and send that.",
     )
     TOO_LARGE = (
         E,
         "The workbook {detail}, far beyond any return; it was refused unread.",
-        "Check that it is the right file.",
+        "Send the completed return itself: this is most likely another file.",
     )
     UNEXPECTED_ERROR = (
         E,
         "xlschedule could not check this file ({detail}); the rest of the run went on.",
-        "Please send this file to the xlschedule maintainers.",
+        "A fault in xlschedule, not the force's: report it to the xlschedule maintainers with this line (not the "
+        "file, which holds evidence). The force need do nothing yet.",
     )
     NOT_XLSCHEDULE = (
         E,
         "Not a workbook built by xlschedule ({detail}).",
-        "Fill in the blank workbook sent for your force.",
+        "Copy the answers into the blank workbook sent for your force, and send that.",
     )
     OTHER_SCHEDULE_VERSION = (
         E,
@@ -164,7 +184,7 @@ class Code(Enum):
     NA_STEP_WITH_SCORES = (
         W,
         "The judgment for {ref} is N/A but {count} item(s) on the sheet are scored.",
-        "Check whether the step applies.",
+        "If the step applies, give it a judgment; if it does not, score its items N/A.",
     )
     FORMULA_IN_EVIDENCE = (
         W,
@@ -179,7 +199,7 @@ class Code(Enum):
     SHEET_UNPROTECTED = (
         W,
         "The sheet's protection was removed; its content is unchanged, so the return was accepted.",
-        "Leave sheets protected.",
+        "Nothing to do for this return; keep sheets protected in the next one.",
     )
     MISSING_RETURN_REFERENCE = (
         W,
@@ -212,6 +232,20 @@ class Code(Enum):
         E,
         "Not a file but {what}; it was not opened.",
         "Name the workbook itself.",
+    )
+
+    AMBIGUOUS_CONTENT = (
+        E,
+        "The workbook holds what spreadsheet applications read differently ({detail}), so it was not read: no "
+        "answer is read one way when Excel reads another.",
+        "Open it in Excel or LibreOffice Calc, check the cell named, save it as .xlsx and send that (saving it "
+        "again writes it the one way every reader reads).",
+    )
+    UNREADABLE_FILE = (
+        E,
+        "The file could not be read here ({detail}).",
+        "Not the force's to fix: check that this account may read the file and that it is not still being "
+        "copied, then run again.",
     )
 
     def __init__(self, severity: Severity, problem: str, fix: str) -> None:
