@@ -191,6 +191,13 @@ class Checking:
             "registry": self.registry_path, **self.outputs,
         }
 
+    def where_returns_are(self) -> str:
+        """Where each return is named with what its application changed: the Returns sheet and the JSON."""
+        places = [f"the Returns sheet of {self.outputs['out']}"] if self.outputs.get("out") else []
+        if self.outputs.get("report"):
+            places.append(f"the JSON report {self.outputs['report']}")
+        return " and ".join(places) or "the JSON report that --report FILE writes"
+
     def where_findings_are(self) -> str:
         places = [f"the Issues sheet of {self.outputs['out']}"] if self.outputs.get("out") else []
         if self.outputs.get("report"):
@@ -251,7 +258,7 @@ def _finish(report: Report, job: Checking, then: str = "", more: tuple[str, ...]
             failed: tuple[str, ...] = ()) -> NoReturn:
     """A line per return and per finding (up to a bound), a one-line summary, the files' changes, a line per
     output that could not be written, and the exit status: 0 all accepted, 1 not, 2 an output not written."""
-    for line in report.lines(rest=job.where_findings_are()):
+    for line in report.lines(rest=job.where_findings_are(), named_in=job.where_returns_are()):
         click.echo(line)
     click.echo(f"{report.summary()}{then}")
     if report.files is not None:

@@ -177,6 +177,20 @@ DIGEST_LATE = {"problem", "fix"}
 TABLES = {"runs", "returns", "answers", "files", "findings"}
 
 
+def _client_record(ret: Return) -> dict[str, Any]:
+    """What the returns table's `notes` holds: what the application that saved the file changed, which, and
+    the return's own notes."""
+    return {"saved_by": ret.saved_by, "client_changes": ret.client_changes, "notes": ret.notes}
+
+
+def _client_fields(stored: Any) -> dict[str, Any]:
+    """A Return's fields from `notes` as _client_record wrote it, or as a list of notes (written before)."""
+    if isinstance(stored, list):
+        return {"notes": stored}
+    return {"saved_by": stored.get("saved_by"), "client_changes": stored.get("client_changes", []),
+            "notes": stored.get("notes", [])}
+
+
 class LedgerError(InputError):
     """The ledger cannot be used: newer, damaged, not a ledger, busy or unwritable. Exit status 2."""
 
@@ -389,7 +403,7 @@ class Ledger:
         ret = Return(
             file=file, sha256=sha or "", force=force, mode=Mode(mode) if mode else None, schedule_version=version,
             return_ref=ref, inspector=inspector, date=date, release=release, status=ReturnStatus(status),
-            notes=json.loads(notes),
+            **_client_fields(json.loads(notes)),
         )
         ret.findings = [
             Finding(file=file, code=code, severity=Severity(severity), sheet=sheet, cell=cell, message=message,
@@ -562,7 +576,7 @@ class RunRecorder:
         values = (self.run_id, ret.force, ret.mode.value if ret.mode else None, ret.schedule_version,
                   ret.return_ref, ret.inspector, ret.date, ret.release, ret.status.value, ret.answered,
                   ret.response_count, len(ret.errors()), len(ret.warnings()),
-                  storable_json(ret.notes), int(reusable))
+                  storable_json(_client_record(ret)), int(reusable))
         if old is None:
             cur = self.conn.execute(
                 "INSERT INTO returns (judged_in, force, mode, schedule_version, return_ref, inspector, date, release, "

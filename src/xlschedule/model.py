@@ -391,6 +391,14 @@ class ReturnStatus(StrEnum):
     WITHDRAWN = "withdrawn"  # judged in an earlier run, gone from the folder now
 
 
+#: What a spreadsheet application may change in a return's frame when it saves it, which no check depends on
+#: (the content is checked): each change's key, as the JSON report gives it, and what the application did.
+CLIENT_CHANGES = {
+    "metadata-sheet-shown": f"shows the '{META_SHEET}' sheet (very hidden in the blank)",
+    "structure-unlocked": "drops the lock on the workbook's structure",
+}
+
+
 class Return(BaseModel):
     """What was read from one returned file, and whether it can be trusted."""
 
@@ -405,7 +413,10 @@ class Return(BaseModel):
     date: str | None = None  # ISO date when recognised, else the text as typed
     responses: list[Response] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)  # what a client changed that no check depends on
+    notes: list[str] = Field(default_factory=list)  # about this file in this run (the ledger's record, a rewrite)
+    saved_by: str | None = None  # the application that saved it last, where its file names one we know
+    #: What that application changed in the workbook's frame that no check depends on (CLIENT_CHANGES' keys).
+    client_changes: list[str] = Field(default_factory=list)
     status: ReturnStatus = ReturnStatus.ACCEPTED
     #: Set when the responses are no longer held (they are in the ledger): how many, and how many answered.
     kept_counts: tuple[int, int] | None = None
