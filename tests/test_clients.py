@@ -278,7 +278,7 @@ def test_returns_a_client_changed_are_counted_in_one_line_each_named_in_the_json
         rows = {Path(r["File"]).name: (r["Saved by"], r["Application changes"])
                 for r in table_rows(out, "Returns", first="File")}
         assert rows == {**{p.name: ("LibreOffice", "metadata-sheet-shown, structure-unlocked") for p in saved},
-                        "Kent-good.xlsx": ("[x]", "None")}
+                        "Kent-good.xlsx": ("Not known", "None")}
     assert "(0 read, 4 from the ledger)" in result.output
 
 
