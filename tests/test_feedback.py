@@ -289,7 +289,7 @@ def test_feedback_for_decides_whether_warnings_alone_earn_a_copy_and_each_copy_s
         assert "Your return was not accepted: do what the last column says" in bad
     text = sheet_text(tmp / "all" / "Kent-gaps-feedback.xlsx")
     assert "Your return was accepted, with the gaps listed below: fill each" in text
-    assert "It takes the place of the return you sent." in text
+    assert "save it and send it back, to take the place of the one you sent." in text
     assert not (tmp / "errors" / "Kent-gaps-feedback.xlsx").exists()
     assert "1 return accepted with warnings alone got none (--feedback-for errors)" in runs["errors"].output
     summary = (tmp / "errors" / SUMMARY_FILE).read_text(encoding="utf-8")

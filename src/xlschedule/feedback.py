@@ -91,8 +91,8 @@ class FeedbackFor(StrEnum):
 
 
 #: Where the copy says how to save it: the same file type in either application.
-SAVE_AS_IT_IS = ("save this workbook as it is (.xlsx: in Excel, Excel Workbook; in LibreOffice Calc, Keep Current "
-                 "Format)")
+SAVE_AS_IT_IS = ("Save this workbook as it is, as .xlsx (in Excel: Excel Workbook; in LibreOffice Calc: answer Use "
+                 "Excel 2007-365! when it asks).")
 
 
 class CannotCopy(Exception):
@@ -451,6 +451,7 @@ def _findings_sheet(
         "This is your return, every answer in it, in a fresh blank. Each cell listed below is marked where it "
         "sits (a red highlight and a note); click its cell to go there.",
         _what_to_do(ret),
+        SAVE_AS_IT_IS,
     ]
     if kept:
         notes.append("Scores and policy fits that are not one of the options are kept in their cells, so nothing "
@@ -481,10 +482,9 @@ def _findings_sheet(
 def _what_to_do(ret: Return) -> str:
     """The copy's one instruction: what becomes of the return, and what the inspector does."""
     if warned_only(ret):
-        return (f"Your return was accepted, with the gaps listed below: fill each as the last column says, "
-                f"{SAVE_AS_IT_IS} and send it back. It takes the place of the return you sent.")
-    return (f"Your return was not accepted: do what the last column says for each line, {SAVE_AS_IT_IS} and "
-            "send it back.")
+        return ("Your return was accepted, with the gaps listed below: fill each as the last column says, save it "
+                "and send it back, to take the place of the one you sent.")
+    return "Your return was not accepted: do what the last column says for each line, save it and send it back."
 
 
 def _record(wb: Workbook, ws: Worksheet) -> None:
