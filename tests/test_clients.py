@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -20,7 +21,7 @@ from xlschedule.model import COVER_SHEET, Mode
 
 import clients
 from conftest import run_cli
-from hostile import write
+from hostile import rezip, write
 from tables import table_rows
 from test_ingest import make_return
 
@@ -181,6 +182,29 @@ def test_xlsm_with_no_macros_is_told_to_save_as_xlsx(tmp_path, good_bytes):
     assert "no macros" in message and "Excel Workbook (.xlsx)" in message and "fresh blank" not in message
 
 
+@pytest.mark.parametrize("application, steps, not_steps", [
+    ("LibreOffice/24.2.7.2$Linux_X86_64 LibreOffice_project/420$Build-2", "Excel 2007-365 (.xlsx)", "Excel Workbook"),
+    ("Microsoft Excel", "Excel Workbook (.xlsx)", "LibreOffice"),
+])
+def test_xlsm_is_told_how_to_save_as_xlsx_in_the_application_that_saved_it(tmp_path, good_bytes, application,
+                                                                              steps, not_steps):
+    """docProps/app.xml names the application that saved it: the fix gives that application's steps only."""
+    def saved_by(name: str, data: bytes) -> bytes:
+        if name == "docProps/app.xml":
+            new = re.sub(rb"<Application>[^<]*</Application>", f"<Application>{application}</Application>".encode(),
+                         data)
+            assert new != data
+            return new
+        return data
+
+    data = rezip(clients.xlsm_without_macros(good_bytes), saved_by)
+    run = Run(tmp_path, data, name="Kent-client.xlsm")
+    message = run.message("macro-enabled-format")
+    client = application.split("/")[0].replace("Microsoft ", "")
+    assert f"saved by {client} as a macro-enabled workbook" in message
+    assert steps in message and not_steps not in message, message
+
+
 def test_label_encryption_is_named_and_no_password_is_asked_for(tmp_path, good_bytes):
     data = clients.label_encrypted(good_bytes)
     for extra in ((), ("--open-password", "anything")):
@@ -201,20 +225,61 @@ def test_a_password_encrypted_return_is_still_told_apart_from_a_label(tmp_path, 
 
 
 @pytest.mark.parametrize(
-    "client, state, locked, said",
-    [("gnumeric", None, False, "made the '_xlschedule' sheet visible"),
-     ("libreoffice", "hidden", False, "made the '_xlschedule' sheet hidden"),
-     ("unhidden-only", "hidden", True, "made the '_xlschedule' sheet hidden")],
+    "client, state, locked, changes",
+    [("gnumeric", None, False, ["metadata-sheet-shown", "structure-unlocked"]),
+     ("libreoffice", "hidden", False, ["metadata-sheet-shown", "structure-unlocked"]),
+     ("unhidden-only", "hidden", True, ["metadata-sheet-shown"])],
 )
 def test_a_metadata_sheet_a_client_unhid_is_accepted_with_a_note(tmp_path, good_bytes, good_run, client, state, locked,
-                                                                 said):
+                                                                 changes):
     run = Run(tmp_path, clients.metadata_sheet_as(good_bytes, state, locked))
     assert run.ret["status"] == "accepted" and run.findings == [], run.result.output
     assert run.values() == good_run.values()
+    assert run.ret["client_changes"] == changes
     [note] = [n for n in run.report["notes"] if n != NO_REGISTRY_NOTE]  # the run's own note aside
-    assert note.startswith(f"{run.path}: ") and said in note
+    assert note.startswith("1 return was saved by an application the file does not name, which shows the "
+                           "'_xlschedule' sheet (very hidden in the blank)"), note
     assert ("structure" in note) is (not locked)
-    assert f"note: {note}" in run.result.output.splitlines()
+    assert f"note: {note} (each is named in the Returns sheet of {run.out} and the JSON report" in run.result.output
+
+
+def test_returns_a_client_changed_are_counted_in_one_line_each_named_in_the_json_and_the_returns_sheet(
+        tmp_path, good_bytes, schedule):
+    """Three returns LibreOffice saved (the metadata sheet hidden, the structure lock dropped, as it saves them)
+    and one untouched: one line counts the three, on the first run and on a run from the ledger."""
+    def by_libreoffice(name: str, data: bytes) -> bytes:
+        if name == "docProps/app.xml":
+            return re.sub(rb"<Application>[^<]*</Application>",
+                          b"<Application>LibreOffice/24.2.7.2$Linux_X86_64</Application>", data)
+        return data
+
+    folder = tmp_path / "returns"
+    folder.mkdir()
+    (tmp_path / "made").mkdir()
+    saved = []
+    for i in range(3):
+        made = make_return(tmp_path / "made", schedule, f"Kent-lo-{i}", ref=f"K-lo-{i}", seed=i).read_bytes()
+        saved.append(write(folder, f"Kent-lo-{i}.xlsx", rezip(clients.metadata_sheet_as(made, "hidden", False),
+                                                               by_libreoffice)))
+    write(folder, "Kent-good.xlsx", good_bytes)
+    out, report = tmp_path / "c.xlsx", tmp_path / "r.json"
+    line = ("note: 3 returns were saved by LibreOffice, which shows the '_xlschedule' sheet (very hidden in the blank) "
+            "and drops the lock on the workbook's structure; the content checks would show any edit, so this alone "
+            f"rejects none (each is named in the Returns sheet of {out} and the JSON report {report})")
+    for run in ("read", "from the ledger"):
+        result = run_cli("ingest", str(folder), "--out", str(out), "--report", str(report))
+        assert result.exit_code == 0, result.output
+        notes = [n for n in result.output.splitlines() if n.startswith("note: ") and "registry" not in n]
+        assert notes == [line], (run, result.output)
+        data = json.loads(report.read_text(encoding="utf-8"))
+        changed = {Path(r["file"]).name: (r["saved_by"], r["client_changes"]) for r in data["returns"]}
+        assert changed == {**{p.name: ("LibreOffice", ["metadata-sheet-shown", "structure-unlocked"]) for p in saved},
+                           "Kent-good.xlsx": (None, [])}
+        rows = {Path(r["File"]).name: (r["Saved by"], r["Application changes"])
+                for r in table_rows(out, "Returns", first="File")}
+        assert rows == {**{p.name: ("LibreOffice", "metadata-sheet-shown, structure-unlocked") for p in saved},
+                        "Kent-good.xlsx": ("Not known", "None")}
+    assert "(0 read, 4 from the ledger)" in result.output
 
 
 def test_an_untouched_return_has_no_note(good_run):

@@ -99,3 +99,14 @@ def test_the_checker_finds_a_missing_placeholder(tmp_path, monkeypatch):
     (site,) = call_sites()
     with pytest.raises(AssertionError, match=r"Code.INVALID_SCORE needs \['options', 'ref'\]"):
         test_each_call_site_gives_every_placeholder(site)
+
+
+def test_every_code_says_what_to_do_and_its_templates_format():
+    """A code's problem and fix are separate templates: the fix is never empty, and both format with their
+    placeholders (so a finding's problem is whole, and its message is the two as one line)."""
+    for member in Code:
+        values = {name: f"<{name}>" for name in member.placeholders}
+        finding = member.finding("f.xlsx", **values)
+        assert finding.fix.strip(), f"Code.{member.name} says nothing to do"
+        assert finding.problem.strip() and "{" not in finding.problem, member.name
+        assert finding.message == f"{finding.problem} {finding.fix}", member.name

@@ -27,7 +27,6 @@ from xlschedule.feedback import (
     SUMMARY_FILE,
     SUMMARY_HEADERS,
     add_summary_sheet,
-    split_message,
     summary_rows,
     write_feedback,
 )
@@ -246,11 +245,57 @@ def test_without_a_registry_the_copy_is_of_the_rebuilt_blank_and_the_same_every_
     assert "run of 2026-11-26" in (tmp_path / "a" / SUMMARY_FILE).read_text(encoding="utf-8")
 
 
-def test_a_messages_last_sentence_is_what_to_do():
-    assert split_message("No inspector named on the cover. Fill in who completed the return.") == (
-        "No inspector named on the cover.", "Fill in who completed the return.")
-    assert split_message("7 is not one of the options (1, 2, N/A) for 1.1. Pick one from the dropdown.") == (
-        "7 is not one of the options (1, 2, N/A) for 1.1.", "Pick one from the dropdown.")
+def test_what_is_wrong_is_the_whole_problem_even_when_a_value_in_it_reads_like_a_sentence_end(round_, schedule):
+    """A return reference "Case 12. Revisit", quoted by a finding, is not cut at its full stop: the copy's
+    columns are the code's problem and fix, never a message split back into parts."""
+    tmp = round_["tmp"] / "case-12"
+    kent = round_["registry"].parent / "Kent.xlsx"
+    first = fill(kent, tmp / "returns" / "Kent-a.xlsx", schedule, MODE, 3, "Case 12. Revisit")
+    second = fill(kent, tmp / "returns" / "Kent-b.xlsx", schedule, MODE, 4, "Case 12. Revisit",
+                  {(COVER_SHEET, layout.cover_cell("inspector")): None})
+    for run in ("read", "from the ledger"):  # the second run takes the judgments from the ledger
+        result = run_cli("ingest", str(first), str(second), "--registry", str(round_["registry"]),
+                         "--out", str(tmp / "c.xlsx"), "--feedback", str(tmp / run), "--report", str(tmp / "r.json"))
+        assert result.exit_code == 1, result.output
+        [*_, duplicate] = findings_of(json.loads((tmp / "r.json").read_text(encoding="utf-8")), "Kent-b.xlsx")
+        assert duplicate["message"] == f"{duplicate['problem']} {duplicate['fix']}"
+        own, row = table_rows(tmp / run / "Kent-b-feedback.xlsx", FEEDBACK_SHEET, first="Sheet")
+        assert (own["Code"], own["What is wrong"], own["What to do"]) == (
+            "missing-inspector", "No inspector named on the cover.", "Fill in who completed the return.")
+        assert row["Code"] == "duplicate-return"
+        assert row["What is wrong"] == f"Kent return 'Case 12. Revisit' is also in {first}: it is counted once."
+        assert row["What to do"] == "Give each return its own reference."
+    assert "(0 read, 2 from the ledger)" in result.output
+
+
+def sheet_text(path: Path) -> str:
+    ws = load_workbook(path)[FEEDBACK_SHEET]
+    return " ".join(str(c.value) for r in ws.iter_rows() for c in r if c.value)
+
+
+def test_feedback_for_decides_whether_warnings_alone_earn_a_copy_and_each_copy_says_what_to_do(round_, schedule):
+    """--feedback-for all (the default) gives a return accepted with warnings a copy that says so and what to do;
+    --feedback-for errors gives it none, and says so on the console and in feedback.txt."""
+    tmp = round_["tmp"] / "feedback-for"
+    gaps = fill(round_["registry"].parent / "Kent.xlsx", tmp / "Kent-gaps.xlsx", schedule, MODE, 5, "K-gaps",
+                {(COVER_SHEET, layout.cover_cell("inspector")): None})
+    runs = {}
+    for choice in ("all", "errors"):
+        extra = () if choice == "all" else ("--feedback-for", "errors")
+        runs[choice] = run_cli("validate", str(gaps), str(round_["bad"]), "--registry", str(round_["registry"]),
+                               "--feedback", str(tmp / choice), *extra)
+        assert runs[choice].exit_code == 1, runs[choice].output
+        bad = sheet_text(tmp / choice / "Essex-E-9-feedback.xlsx")
+        assert "Your return was not accepted: do what the last column says" in bad
+    text = sheet_text(tmp / "all" / "Kent-gaps-feedback.xlsx")
+    assert "Your return was accepted, with the gaps listed below: fill each" in text
+    assert "save it and send it back, to take the place of the one you sent." in text
+    assert not (tmp / "errors" / "Kent-gaps-feedback.xlsx").exists()
+    assert "1 return accepted with warnings alone got none (--feedback-for errors)" in runs["errors"].output
+    summary = (tmp / "errors" / SUMMARY_FILE).read_text(encoding="utf-8")
+    assert "Accepted with warnings, no copy (--feedback-for errors" in summary
+    assert f"- Kent, return K-gaps (from {gaps}): 1 warning(s): missing-inspector" in summary
+    assert "if the gaps matter" not in (tmp / "all" / SUMMARY_FILE).read_text(encoding="utf-8")
 
 
 def test_the_summary_sheet_lists_each_return_that_needs_attention(round_, schedule, tmp_path):

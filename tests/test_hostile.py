@@ -107,6 +107,9 @@ def test_not_a_workbook(tmp_path, good, good_rows, case):
     bad = hostile.write(tmp_path, f"{case}.xlsx", CASES[case](good.read_bytes()))
     data, rows = ingest_beside_good(tmp_path, bad, good)
     assert codes_of(data, bad) == ["not-a-workbook"]
+    [finding] = [f for r in data["returns"] if r["file"] == str(bad) for f in r["findings"]]
+    assert finding["fix"].startswith("Send the completed return again"), finding  # it cannot be opened to re-save
+    assert "Open it" not in finding["message"], finding
     assert rows == good_rows
 
 
@@ -133,7 +136,8 @@ def test_old_xls_says_save_as_xlsx(tmp_path, good, good_rows):
     xls = save_as_xls(good, tmp_path)
     data, rows = ingest_beside_good(tmp_path, xls, good)
     assert codes_of(data, xls) == ["old-xls-format"]
-    assert "save it as Excel Workbook (.xlsx)" in data["returns"][0]["findings"][0]["message"]
+    fix = data["returns"][0]["findings"][0]["fix"]
+    assert "Excel Workbook (.xlsx)" in fix and "Excel 2007-365 (.xlsx)" in fix  # no app.xml: both applications
     assert rows == good_rows
 
 
@@ -212,7 +216,7 @@ def test_a_number_cell_whose_value_is_not_a_number_is_refused(tmp_path, good, go
     it is refused, never read as empty (here: a locked cell beside item 1.4, just right of the table)."""
     bad = hostile.write(tmp_path, "nan.xlsx", hostile.number_cell_holding_text(good.read_bytes(), "F9", value))
     data, rows = ingest_beside_good(tmp_path, bad, good)
-    assert codes_of(data, bad) == ["not-a-workbook"]
+    assert codes_of(data, bad) == ["ambiguous-content"]
     assert rows == good_rows
 
 

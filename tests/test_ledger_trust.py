@@ -11,13 +11,14 @@ import hashlib
 import os
 import sqlite3
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from test_ledger import LEDGER, count_reads, csv_rows, ingest, query
 from xlschedule import ingest as ingest_module
 from xlschedule import ledger as ledger_module
-from xlschedule.ledger import SCHEMA_VERSION, Seen
+from xlschedule.ledger import SCHEMA_VERSION, RunRecorder, Seen
 from xlschedule.model import Mode
 
 from test_ingest import make_return
@@ -77,6 +78,8 @@ def test_a_ledger_of_schema_1_is_migrated_and_its_judgments_are_checked_once_rea
     db = tmp_path / LEDGER
     conn = sqlite3.connect(db)  # as release 1 of the schema left it: no digest
     conn.execute("ALTER TABLE returns DROP COLUMN digest")
+    conn.execute("ALTER TABLE findings DROP COLUMN problem")
+    conn.execute("ALTER TABLE findings DROP COLUMN fix")
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
@@ -85,11 +88,35 @@ def test_a_ledger_of_schema_1_is_migrated_and_its_judgments_are_checked_once_rea
     assert sorted(reads) == ["E-1.xlsx", "K-1.xlsx", "bad.xlsx"]
     assert "note: 3 file(s) judged by a release whose ledger kept no digest of its judgments were read again" in (
         again.output)
-    assert query(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(2,)]
+    assert query(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)] == [(3,)]
     assert query(db, "SELECT count(*) FROM returns WHERE digest IS NULL") == [(0,)]
     reads.clear()
     ingest(returns, out)
     assert reads == []
+
+
+def test_a_ledger_of_schema_2_is_migrated_and_its_judgments_are_reused_with_their_digests(tmp_path, returns,
+                                                                                        monkeypatch):
+    """Schema 3 keeps a finding's problem and fix apart; a judgment of schema 2 (message only) keeps its digest,
+    so it is reused, its message whole."""
+    out = tmp_path / "c.xlsx"
+    first = ingest(returns, out)
+    db = tmp_path / LEDGER
+    conn = sqlite3.connect(db)  # as schema 2 left it: no problem and fix, and digests made without them
+    conn.execute("ALTER TABLE findings DROP COLUMN problem")
+    conn.execute("ALTER TABLE findings DROP COLUMN fix")
+    for (return_id,) in conn.execute("SELECT return_id FROM returns").fetchall():
+        digest = RunRecorder.digest(SimpleNamespace(conn=conn), return_id)  # type: ignore[arg-type]
+        conn.execute("UPDATE returns SET digest = ? WHERE return_id = ?", (digest, return_id))
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    reads = count_reads(monkeypatch)
+    again = ingest(returns, out)
+    assert reads == [] and "was changed since" not in again.output
+    assert [line for line in again.output.splitlines() if ": error " in line] == [
+        line for line in first.output.splitlines() if ": error " in line]
+    assert query(db, "PRAGMA user_version") == [(3,)]
 
 
 def _race(before: bytes, after: bytes):

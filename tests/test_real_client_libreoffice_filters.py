@@ -63,4 +63,6 @@ def test_a_return_saved_through_either_libreoffice_filter_ingests_whole(tmp_path
     assert (ret["return_ref"], ret["date"]) == ("K-lo", "2026-11-03")
     assert after == before
     [note] = [n for n in data["notes"] if n != NO_REGISTRY_NOTE]  # the run's own note aside
-    assert note.startswith(f"{saved}: ") and f"made the '{META_SHEET}' sheet hidden" in note
+    assert note.startswith("1 return was saved by LibreOffice, which shows the "
+                           f"'{META_SHEET}' sheet (very hidden in the blank)"), note
+    assert (ret["saved_by"], ret["client_changes"]) == ("LibreOffice", ["metadata-sheet-shown", "structure-unlocked"])

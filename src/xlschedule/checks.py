@@ -53,19 +53,16 @@ def check_meta(file: str, snap: WorkbookSnapshot, schedule: Schedule) -> Iterato
         yield Code.UNKNOWN_FORCE.finding(file, sheet=META_SHEET, force=meta.get("force"))
 
 
-def client_notes(snap: WorkbookSnapshot) -> list[str]:
+def client_changes(snap: WorkbookSnapshot) -> list[str]:
     """What the application that saved a return changed in the workbook's frame, which no check depends on
-    (the metadata's content is checked): worth a note, not a finding."""
+    (the metadata's content is checked): model.CLIENT_CHANGES' keys, for one line per run, not a finding."""
     changed = []
     meta = snap.sheets.get(META_SHEET)
     if meta is not None and meta.state != "veryHidden":
-        changed.append(f"made the '{META_SHEET}' sheet {meta.state} (it is very hidden in the blank)")
+        changed.append("metadata-sheet-shown")
     if not snap.structure_locked:
-        changed.append("removed the lock on the workbook's structure")
-    if not changed:
-        return []
-    return [f"the application that saved it {' and '.join(changed)}; the content checks would show any edit, "
-            "so this alone does not reject the return"]
+        changed.append("structure-unlocked")
+    return changed
 
 
 def check_sheets(file: str, snap: WorkbookSnapshot, template: Template, force: str) -> Iterator[Finding]:

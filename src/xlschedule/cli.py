@@ -26,7 +26,7 @@ from . import __version__
 from .build import build as build_workbooks
 from .build import resolve_forces
 from .errors import UnsafeXmlParser, UsageError, XlscheduleError
-from .feedback import Copy, feedback_line, plan_feedback, prepare_feedback, write_copies
+from .feedback import Copy, FeedbackFor, feedback_line, plan_feedback, prepare_feedback, write_copies
 from .ingest import ingest as ingest_returns
 from .ledger import DEFAULT_NAME as DEFAULT_LEDGER_NAME
 from .ledger import DEFAULT_WAIT, Ledger, RunRecorder
@@ -191,6 +191,13 @@ class Checking:
             "registry": self.registry_path, **self.outputs,
         }
 
+    def where_returns_are(self) -> str:
+        """Where each return is named with what its application changed: the Returns sheet and the JSON."""
+        places = [f"the Returns sheet of {self.outputs['out']}"] if self.outputs.get("out") else []
+        if self.outputs.get("report"):
+            places.append(f"the JSON report {self.outputs['report']}")
+        return " and ".join(places) or "the JSON report that --report FILE writes"
+
     def where_findings_are(self) -> str:
         places = [f"the Issues sheet of {self.outputs['out']}"] if self.outputs.get("out") else []
         if self.outputs.get("report"):
@@ -251,7 +258,7 @@ def _finish(report: Report, job: Checking, then: str = "", more: tuple[str, ...]
             failed: tuple[str, ...] = ()) -> NoReturn:
     """A line per return and per finding (up to a bound), a one-line summary, the files' changes, a line per
     output that could not be written, and the exit status: 0 all accepted, 1 not, 2 an output not written."""
-    for line in report.lines(rest=job.where_findings_are()):
+    for line in report.lines(rest=job.where_findings_are(), named_in=job.where_returns_are()):
         click.echo(line)
     click.echo(f"{report.summary()}{then}")
     if report.files is not None:
@@ -281,9 +288,10 @@ class FeedbackRun:
         return (feedback_line(self.copies, self.folder),)
 
 
-def _feedback(checked: Checked, feedback_dir: Path | None) -> FeedbackRun | None:
-    return None if feedback_dir is None else FeedbackRun(feedback_dir, plan_feedback(checked.report.returns,
-                                                                                      feedback_dir))
+def _feedback(checked: Checked, feedback_dir: Path | None, feedback_for: str) -> FeedbackRun | None:
+    if feedback_dir is None:
+        return None
+    return FeedbackRun(feedback_dir, plan_feedback(checked.report.returns, feedback_dir, FeedbackFor(feedback_for)))
 
 
 RETURNS_ARG = click.argument("returns", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
@@ -312,6 +320,13 @@ FEEDBACK_OPT = click.option(
     help="Write a feedback copy of each return with a finding into this folder (the return in a fresh blank, "
          "each finding listed and marked on its cell), and feedback.txt saying which forces have copies.",
 )
+FEEDBACK_FOR_OPT = click.option(
+    "--feedback-for", type=click.Choice([f.value for f in FeedbackFor]), default=FeedbackFor.ALL.value,
+    show_default=True,
+    help="With --feedback, which returns get a copy: all (every return with a finding, warnings alone too: a "
+         "warning is a gap only the force can fill, and the copy is how it hears of it) or errors (only returns "
+         "not accepted; those accepted with warnings alone are listed in feedback.txt, with no copy).",
+)
 REPORT_OPT = click.option(
     "--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
     help="Also write every finding as JSON to this file.",
@@ -326,6 +341,7 @@ REPORT_OPT = click.option(
 )
 @REPORT_OPT
 @FEEDBACK_OPT
+@FEEDBACK_FOR_OPT
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the Responses table as CSV, for analysts.")
 @click.option(
@@ -340,8 +356,8 @@ REPORT_OPT = click.option(
 @REGISTRY_OPT
 def ingest(
     returns: tuple[Path, ...], out_path: Path, report_path: Path | None, feedback_dir: Path | None,
-    csv_path: Path | None, db_path: Path | None, fresh: bool, wait: float, strict: bool, open_password: str | None,
-    schedule_path: Path | None, registry_path: Path | None,
+    feedback_for: str, csv_path: Path | None, db_path: Path | None, fresh: bool, wait: float, strict: bool,
+    open_password: str | None, schedule_path: Path | None, registry_path: Path | None,
 ) -> None:
     """Check completed returns and consolidate the accepted ones into one workbook.
 
@@ -368,7 +384,7 @@ def ingest(
         today = date.today()
         with _checked(job) as checked:  # the ledger is committed first: never behind the workbook
             checked.report.notes += swept
-            fb = _feedback(checked, feedback_dir)
+            fb = _feedback(checked, feedback_dir, feedback_for)
             try:  # the consolidation, CSV and JSON first: no feedback copy can lose them
                 write_outputs(checked.schedule, checked.report, out_path, csv_path, report_path, rows=checked.rows,
                               feedback=None if fb is None else (fb.copies, today))
@@ -382,6 +398,7 @@ def ingest(
 @RETURNS_ARG
 @REPORT_OPT
 @FEEDBACK_OPT
+@FEEDBACK_FOR_OPT
 @click.option(
     "--db", "db_path", type=click.Path(dir_okay=False, path_type=Path),
     help="Record the run in this ledger, and take from it what it has already judged. Default: record nothing.",
@@ -393,8 +410,8 @@ def ingest(
 @SCHEDULE_OPT
 @REGISTRY_OPT
 def validate(
-    returns: tuple[Path, ...], report_path: Path | None, feedback_dir: Path | None, db_path: Path | None,
-    fresh: bool, wait: float, strict: bool, open_password: str | None, schedule_path: Path | None,
+    returns: tuple[Path, ...], report_path: Path | None, feedback_dir: Path | None, feedback_for: str,
+    db_path: Path | None, fresh: bool, wait: float, strict: bool, open_password: str | None, schedule_path: Path | None,
     registry_path: Path | None,
 ) -> None:
     """Check completed returns without writing a consolidation.
@@ -414,7 +431,7 @@ def validate(
                        {"report": report_path})
         with _checked(job) as checked:
             checked.report.notes += swept
-            fb = _feedback(checked, feedback_dir)
+            fb = _feedback(checked, feedback_dir, feedback_for)
             try:
                 if report_path:
                     checked.report.write_json(report_path)

@@ -23,11 +23,11 @@ could not read): ready to send on. Messages never hold evidence; the copies do, 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from copy import copy
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -72,6 +72,19 @@ MOVED_ROWS = Code.ROWS_INSERTED_OR_DELETED.code
 INVALID = {Code.INVALID_SCORE.code, Code.INVALID_POLICY_FIT.code}
 
 
+class FeedbackFor(StrEnum):
+    """Which returns earn a feedback copy (--feedback-for): every return with a finding, or only those with an
+    error (a return accepted with warnings alone then gets none, and feedback.txt names it)."""
+
+    ALL = "all"
+    ERRORS = "errors"
+
+
+#: Where the copy says how to save it: the same file type in either application.
+SAVE_AS_IT_IS = ("Save this workbook as it is, as .xlsx (in Excel: Excel Workbook; in LibreOffice Calc: answer Use "
+                 "Excel 2007-365! when it asks).")
+
+
 class CannotCopy(Exception):
     """A return whose copy cannot be made: why, in words for the summary."""
 
@@ -85,6 +98,7 @@ class Copy:
     reason: str = ""  # why there is no copy, when out is None
     kept: list[str] = field(default_factory=list)  # cells holding a value ingest could not accept, kept
     failed: str = ""  # why its copy could not be written to `out`, when it could not
+    withheld: bool = False  # accepted with warnings alone, under --feedback-for errors: no copy, by choice
 
     @property
     def written(self) -> bool:
@@ -110,25 +124,34 @@ def needs_attention(ret: Return) -> bool:
     return bool(ret.findings) and ret.status is not ReturnStatus.WITHDRAWN
 
 
+def warned_only(ret: Return) -> bool:
+    """Accepted, with warnings and no error: the return counts as it is, with gaps only the force can fill."""
+    return ret.status is ReturnStatus.ACCEPTED and not ret.errors()
+
+
 def write_feedback(
     returns: Sequence[Return], schedule: Schedule, out_dir: Path, registry: Registry | None = None,
-    open_password: str | None = None, run_date: date | None = None,
+    open_password: str | None = None, run_date: date | None = None, for_: FeedbackFor = FeedbackFor.ALL,
 ) -> list[Copy]:
-    """A feedback copy in `out_dir` for every return with a finding, and the run's summary beside them:
-    plan_feedback, then write_copies."""
-    copies = plan_feedback(returns, out_dir)
+    """A feedback copy in `out_dir` for every return with a finding (`for_` errors: with an error), and the run's
+    summary beside them: plan_feedback, then write_copies."""
+    copies = plan_feedback(returns, out_dir, for_)
     write_copies(copies, schedule, out_dir, registry, open_password, run_date)
     return copies
 
 
-def plan_feedback(returns: Sequence[Return], out_dir: Path) -> list[Copy]:
-    """Each return that needs attention, with where its copy goes or why it gets none. Nothing is written
-    (the consolidation, which lists them, is written first)."""
+def plan_feedback(returns: Sequence[Return], out_dir: Path, for_: FeedbackFor = FeedbackFor.ALL) -> list[Copy]:
+    """Each return that needs attention, with where its copy goes or why it gets none (under `for_` errors, a
+    return accepted with warnings alone is withheld). Nothing is written (the consolidation, which lists them,
+    is written first)."""
     inputs = {Path(r.file).resolve() for r in returns}
     taken: set[str] = set()
     copies: list[Copy] = []
     for ret in returns:
         if not needs_attention(ret):
+            continue
+        if for_ is FeedbackFor.ERRORS and warned_only(ret):
+            copies.append(Copy(ret, withheld=True))
             continue
         reason = no_copy_reason(ret)
         copies.append(Copy(ret, reason=reason) if reason else
@@ -192,9 +215,13 @@ def feedback_line(copies: Sequence[Copy], out_dir: Path) -> str:
     made = sum(1 for c in copies if c.written)
     line = (f"Feedback: {made} cop{'y' if made == 1 else 'ies'} to send back in {out_dir}"
             f" ({out_dir / SUMMARY_FILE} says which forces and why)")
-    none = sum(1 for c in copies if c.out is None)
+    none = sum(1 for c in copies if c.out is None and not c.withheld)
     if none:
         line += f"; {none} return{'s' if none != 1 else ''} could not be copied (listed there, with what to do)"
+    withheld = sum(1 for c in copies if c.withheld)
+    if withheld:
+        line += (f"; {withheld} return{'s' if withheld != 1 else ''} accepted with warnings alone got none "
+                 "(--feedback-for errors)")
     return line + "."
 
 
@@ -362,21 +389,13 @@ def quote(sheet: str) -> str:
 
 FINDING_HEADERS = ("Sheet", "Cell", "Code", "Stops acceptance", "What is wrong", "What to do")
 FINDING_WIDTHS = (18.0, 12.0, 22.0, 12.0, 60.0, 60.0)
-#: A message is what is wrong (its first sentence), then what to do (the rest): split at the first sentence end.
-_SENTENCE = re.compile(r"(?<=[.)])\s+(?=[A-Z])")
-
-
-def split_message(message: str) -> tuple[str, str]:
-    """A finding's message as (what is wrong, what to do): the first sentence, and the rest."""
-    parts = _SENTENCE.split(message, maxsplit=1)
-    return (parts[0], parts[1]) if len(parts) == 2 else (message, "")
 
 
 def finding_row(f: Finding) -> tuple[str, str, str, str, str, str]:
-    wrong, to_do = split_message(f.message)
-    to_do = DONE_IN_COPY.get(f.code, to_do)
+    """A finding's row of the Feedback sheet: its problem and its fix as the code made them (or what the copy
+    has already done about it), never a message split back into parts."""
     stops = "Yes" if f.severity is Severity.ERROR else "No"
-    return (f.sheet or "", f.cell or "", f.code, stops, wrong, to_do)
+    return (f.sheet or "", f.cell or "", f.code, stops, f.problem, DONE_IN_COPY.get(f.code, f.fix))
 
 
 def _findings_sheet(
@@ -392,7 +411,8 @@ def _findings_sheet(
         _counts(ret),
         "This is your return, every answer in it, in a fresh blank. Each cell listed below is marked where it "
         "sits (a red highlight and a note); click its cell to go there.",
-        "Do what the last column says, save this workbook as it is (Excel Workbook, .xlsx) and send it back.",
+        _what_to_do(ret),
+        SAVE_AS_IT_IS,
     ]
     if kept:
         notes.append("Scores and policy fits that are not one of the options are kept in their cells, so nothing "
@@ -420,6 +440,14 @@ def _findings_sheet(
     return ws
 
 
+def _what_to_do(ret: Return) -> str:
+    """The copy's one instruction: what becomes of the return, and what the inspector does."""
+    if warned_only(ret):
+        return ("Your return was accepted, with the gaps listed below: fill each as the last column says, save it "
+                "and send it back, to take the place of the one you sent.")
+    return "Your return was not accepted: do what the last column says for each line, save it and send it back."
+
+
 def _record(wb: Workbook, ws: Worksheet) -> None:
     """Name the Feedback sheet and its digest in the metadata, below the blank's own keys."""
     cells = feedback_mark.as_read((c.coordinate, c.value) for row in ws.iter_rows() for c in row)
@@ -443,10 +471,14 @@ def summary_rows(copies: Sequence[Copy]) -> list[tuple[str, str, str, str, int, 
         ret = c.ret
         if c.failed:
             step = f"The copy could not be written ({c.failed}): make room, or clear what is in the way, and run again."
+        elif c.withheld:
+            step = ("Accepted with warnings; no copy (--feedback-for errors): it counts as it is, gaps and all. "
+                    "Nothing to send.")
         elif c.out is not None:
             step = ("Send the copy back to the force: they fix what its Feedback sheet lists and send it back."
-                    if ret.status is not ReturnStatus.ACCEPTED else
-                    "Accepted with warnings: send the copy back if the gaps matter.")
+                    if not warned_only(ret) else
+                    "Accepted with warnings: send the copy back to the force; they fill the gaps its Feedback sheet "
+                    "lists and send it back, to take the place of this return.")
         else:
             step = f"No copy: {c.reason}"
         rows.append((ret.force or "", ret.return_ref or "", ret.file, ret.status.value, c.errors, c.warnings,
@@ -459,7 +491,8 @@ def summary_text(copies: Sequence[Copy], run_date: date) -> str:
     and references escaped as the console shows them (report.printable), so the file reads the same anywhere."""
     with_copy = [c for c in copies if c.written]
     failed = [c for c in copies if c.failed]
-    without = [c for c in copies if c.out is None]
+    without = [c for c in copies if c.out is None and not c.withheld]
+    withheld = [c for c in copies if c.withheld]
     lines = [f"Feedback from the xlschedule run of {run_date.isoformat()}: {len(copies)} return(s) need attention, "
              f"{len(with_copy)} with a feedback copy to send back.", ""]
     if with_copy:
@@ -478,9 +511,15 @@ def summary_text(copies: Sequence[Copy], run_date: date) -> str:
                          f"({printable(c.failed)})")
         lines.append("")
     if without:
-        lines.append("No copy (the force sends the return again, as the reason says):")
+        lines.append("No copy (do what each reason says: most often, the force sends the return again):")
         for c in without:
             lines.append(f"- {printable(c.ret.file)}: {printable(c.reason)}")
+        lines.append("")
+    if withheld:
+        lines.append("Accepted with warnings, no copy (--feedback-for errors: warnings alone earn none); each counts "
+                     "as it is, and nothing goes back:")
+        for c in withheld:
+            lines.append(f"- {_who(c)} (from {printable(c.ret.file)}): {c.warnings} warning(s): {', '.join(c.codes)}")
         lines.append("")
     return "\n".join(lines)
 

@@ -292,7 +292,7 @@ def check_return(
     except ReadError as exc:
         ret.findings.append(exc.code.finding(name, **exc.values))
     else:
-        ret.sha256 = snap.sha256
+        ret.sha256, ret.saved_by = snap.sha256, snap.client
         ret.findings.extend(checks.check_meta(name, snap, schedule))
         if not ret.errors():
             meta = snap.meta() or {}
@@ -301,7 +301,7 @@ def check_return(
             if blank is not None:
                 ret.force, ret.mode, ret.schedule_version = meta["force"], blank.mode, meta["schedule_version"]
                 ret.release = meta.get("tool_version")
-                ret.notes.extend(checks.client_notes(snap))
+                ret.client_changes = checks.client_changes(snap)
                 ret.findings.extend(check_structure(name, snap, blank, ret))
                 read_answers(ret, snap, blank)
                 ret.responses = carry_responses(ret.responses, blank.schedule, schedule, ret.release)

@@ -19,7 +19,7 @@ Schema (PRAGMA user_version = SCHEMA_VERSION, PRAGMA application_id = APPLICATIO
   schema 1 has none, and its file is read again). Not a keyed MAC: it catches accidents, not forgery.
 - `answers`: the answers of each judged return, one row per item or judgment, in the consolidation's order.
 - `findings`: each return's own findings (`return_id`), and those a run adds to a file (`file_id`:
-  duplicates, --strict).
+  duplicates, --strict): its message, and (schema 3) its problem and fix apart.
 - `files`: one row per file per run: the path as given and resolved, size, mtime, SHA-256, the judgment
   it has, its status in that run (accepted, rejected, duplicate, withdrawn), and whether it was new,
   changed or unchanged since the ledger last saw that path, or withdrawn (gone from the folder).
@@ -50,7 +50,7 @@ from .model import Finding, ItemStatus, Mode, Response, Return, ReturnStatus, Sc
 from .packager import storable, storable_json
 from .report import FileCounts
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 APPLICATION_ID = 0x786C7363  # "xlsc"
 DEFAULT_NAME = "xlschedule-ledger.sqlite"
 #: Seconds a run waits for another run that holds the ledger before it stops.
@@ -163,9 +163,32 @@ _V2 = [
     # Rows of schema 1 have none, so their files are read again.
     "ALTER TABLE returns ADD COLUMN digest TEXT",
 ]
+_V3 = [
+    # A finding's problem and fix, kept apart (the message is the two as one line). NULL in rows of schema 2,
+    # whose message is then all problem; left out of the digest while NULL (see DIGEST_LATE).
+    "ALTER TABLE findings ADD COLUMN problem TEXT",
+    "ALTER TABLE findings ADD COLUMN fix TEXT",
+]
 #: MIGRATIONS[v] takes a ledger at user_version v to v + 1 (0 is an empty database).
-MIGRATIONS: list[list[str]] = [_V1, _V2]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
+#: Columns added after judgments had digests: left out of a digest where every row has them NULL, so a judgment
+#: recorded before they were added keeps its digest.
+DIGEST_LATE = {"problem", "fix"}
 TABLES = {"runs", "returns", "answers", "files", "findings"}
+
+
+def _client_record(ret: Return) -> dict[str, Any]:
+    """What the returns table's `notes` holds: what the application that saved the file changed, which, and
+    the return's own notes."""
+    return {"saved_by": ret.saved_by, "client_changes": ret.client_changes, "notes": ret.notes}
+
+
+def _client_fields(stored: Any) -> dict[str, Any]:
+    """A Return's fields from `notes` as _client_record wrote it, or as a list of notes (written before)."""
+    if isinstance(stored, list):
+        return {"notes": stored}
+    return {"saved_by": stored.get("saved_by"), "client_changes": stored.get("client_changes", []),
+            "notes": stored.get("notes", [])}
 
 
 class LedgerError(InputError):
@@ -380,12 +403,14 @@ class Ledger:
         ret = Return(
             file=file, sha256=sha or "", force=force, mode=Mode(mode) if mode else None, schedule_version=version,
             return_ref=ref, inspector=inspector, date=date, release=release, status=ReturnStatus(status),
-            notes=json.loads(notes),
+            **_client_fields(json.loads(notes)),
         )
         ret.findings = [
-            Finding(file=file, code=code, severity=Severity(severity), sheet=sheet, cell=cell, message=message)
-            for code, severity, sheet, cell, message in self.conn.execute(
-                "SELECT code, severity, sheet, cell, message FROM findings WHERE return_id = ? ORDER BY finding_id",
+            Finding(file=file, code=code, severity=Severity(severity), sheet=sheet, cell=cell, message=message,
+                    problem=message if problem is None else problem, fix=fix or "")
+            for code, severity, sheet, cell, message, problem, fix in self.conn.execute(
+                "SELECT code, severity, sheet, cell, message, problem, fix FROM findings WHERE return_id = ? "
+                "ORDER BY finding_id",
                 (return_id,),
             )
         ]
@@ -526,8 +551,10 @@ class RunRecorder:
         )
         for query, left_out in queries:
             cur = self.conn.execute(query, (return_id,))
-            names = sorted((d[0], i) for i, d in enumerate(cur.description) if d[0] not in left_out)
-            rows = [[row[i] for _, i in names] for row in cur]
+            found = cur.fetchall()
+            names = sorted((d[0], i) for i, d in enumerate(cur.description) if d[0] not in left_out and not (
+                d[0] in DIGEST_LATE and all(row[i] is None for row in found)))
+            rows = [[row[i] for _, i in names] for row in found]
             text = json.dumps([[n for n, _ in names], rows], ensure_ascii=False)
             digest.update(text.encode("utf-8", "surrogatepass") + b"\x00")
         return digest.hexdigest()
@@ -549,7 +576,7 @@ class RunRecorder:
         values = (self.run_id, ret.force, ret.mode.value if ret.mode else None, ret.schedule_version,
                   ret.return_ref, ret.inspector, ret.date, ret.release, ret.status.value, ret.answered,
                   ret.response_count, len(ret.errors()), len(ret.warnings()),
-                  storable_json(ret.notes), int(reusable))
+                  storable_json(_client_record(ret)), int(reusable))
         if old is None:
             cur = self.conn.execute(
                 "INSERT INTO returns (judged_in, force, mode, schedule_version, return_ref, inspector, date, release, "
@@ -568,8 +595,10 @@ class RunRecorder:
             self.conn.execute("DELETE FROM answers WHERE return_id = ?", (return_id,))
             self.conn.execute("DELETE FROM findings WHERE return_id = ?", (return_id,))
         self.conn.executemany(
-            "INSERT INTO findings (return_id, code, severity, sheet, cell, message) VALUES (?, ?, ?, ?, ?, ?)",
-            [(return_id, f.code, f.severity.value, f.sheet, f.cell, storable(f.message)) for f in ret.findings],
+            "INSERT INTO findings (return_id, code, severity, sheet, cell, message, problem, fix) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(return_id, f.code, f.severity.value, f.sheet, f.cell, storable(f.message), storable(f.problem),
+              storable(f.fix)) for f in ret.findings],
         )
         self.conn.executemany(
             "INSERT INTO answers (return_id, seq, section, section_label, ref, item, sheet, score, policy, evidence, "
@@ -651,8 +680,10 @@ class RunRecorder:
                                     (seen.return_id,)).fetchone()[0]
         added = ret.findings[own:] if ret.status is not ReturnStatus.WITHDRAWN else []
         self.conn.executemany(
-            "INSERT INTO findings (file_id, code, severity, sheet, cell, message) VALUES (?, ?, ?, ?, ?, ?)",
-            [(cur.lastrowid, f.code, f.severity.value, f.sheet, f.cell, f.message) for f in added],
+            "INSERT INTO findings (file_id, code, severity, sheet, cell, message, problem, fix) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(cur.lastrowid, f.code, f.severity.value, f.sheet, f.cell, f.message, f.problem, f.fix)
+             for f in added],
         )
 
     def _totals(self, returns: list[Return], files: FileCounts) -> None:

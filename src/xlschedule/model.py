@@ -10,7 +10,7 @@ import json
 import re
 from enum import StrEnum
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -319,16 +319,31 @@ class Severity(StrEnum):
 
 
 class Finding(BaseModel):
-    """One problem with one return, located as precisely as the problem allows."""
+    """One problem with one return, located as precisely as the problem allows: what is wrong (`problem`) and
+    what to do about it (`fix`), kept apart; `message` is the two as one line, for the console and the Issues
+    sheet. Made with problem and fix (Code.finding), message follows; made with a message alone, it is all
+    problem."""
 
     model_config = ConfigDict(frozen=True)
 
     file: str
     code: str
     severity: Severity
-    message: str
+    message: str = ""
+    problem: str = ""
+    fix: str = ""
     sheet: str | None = None
     cell: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _message_of_parts(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            if "message" not in data and "problem" in data:
+                data = {**data, "message": " ".join(p for p in (data["problem"], data.get("fix") or "") if p)}
+            elif "problem" not in data and "message" in data:
+                data = {**data, "problem": data["message"]}
+        return data
 
 
 class ItemStatus(StrEnum):
@@ -376,6 +391,14 @@ class ReturnStatus(StrEnum):
     WITHDRAWN = "withdrawn"  # judged in an earlier run, gone from the folder now
 
 
+#: What a spreadsheet application may change in a return's frame when it saves it, which no check depends on
+#: (the content is checked): each change's key, as the JSON report gives it, and what the application did.
+CLIENT_CHANGES = {
+    "metadata-sheet-shown": f"shows the '{META_SHEET}' sheet (very hidden in the blank)",
+    "structure-unlocked": "drops the lock on the workbook's structure",
+}
+
+
 class Return(BaseModel):
     """What was read from one returned file, and whether it can be trusted."""
 
@@ -390,7 +413,10 @@ class Return(BaseModel):
     date: str | None = None  # ISO date when recognised, else the text as typed
     responses: list[Response] = Field(default_factory=list)
     findings: list[Finding] = Field(default_factory=list)
-    notes: list[str] = Field(default_factory=list)  # what a client changed that no check depends on
+    notes: list[str] = Field(default_factory=list)  # about this file in this run (the ledger's record, a rewrite)
+    saved_by: str | None = None  # the application that saved it last, where its file names one we know
+    #: What that application changed in the workbook's frame that no check depends on (CLIENT_CHANGES' keys).
+    client_changes: list[str] = Field(default_factory=list)
     status: ReturnStatus = ReturnStatus.ACCEPTED
     #: Set when the responses are no longer held (they are in the ledger): how many, and how many answered.
     kept_counts: tuple[int, int] | None = None

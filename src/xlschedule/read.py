@@ -29,7 +29,7 @@ from openpyxl.formula.translate import Translator
 from openpyxl.utils.cell import column_index_from_string, get_column_letter
 
 from . import layout
-from .codes import Code
+from .codes import Code, save_as_xlsx
 from .errors import ReadError, UnsafeXmlParser
 from .model import META_SHEET
 
@@ -100,6 +100,7 @@ class WorkbookSnapshot:
     sheets: dict[str, SheetSnapshot]
     date1904: bool = False  # serial numbers count days from 1904-01-01 (workbookPr date1904)
     structure_locked: bool = True  # workbookProtection lockStructure
+    client: str | None = None  # the application that last saved it, where known: see saved_by
 
     def meta(self) -> dict[str, str] | None:
         """The hidden metadata sheet as key -> value, or None when there is none."""
@@ -186,7 +187,7 @@ def vet_package(zf: zipfile.ZipFile) -> dict[str, SheetScan]:
         if hit:
             raise ReadError(Code.ACTIVE_CONTENT, what=f"{what} ({hit})")
     scans = {info.filename: scan for info in infos if (scan := _stream_part(zf, info)) is not None}
-    _check_content_types(zf.read("[Content_Types].xml"), names)
+    _check_content_types(zf.read("[Content_Types].xml"), names, zf)
     strings, styles = scans.pop(SHARED_STRINGS, None), scans.pop(STYLES, None)
     sheets = {part: scan for part, scan in scans.items() if isinstance(scan, SheetScan)}
     for scan in sheets.values():
@@ -234,7 +235,7 @@ def _is_opendocument(zf: zipfile.ZipFile, names: set[str]) -> bool:
     return zf.read("mimetype").strip() == b"application/vnd.oasis.opendocument.spreadsheet"
 
 
-def _check_content_types(xml: bytes, names: set[str]) -> None:
+def _check_content_types(xml: bytes, names: set[str], zf: zipfile.ZipFile) -> None:
     """Excel will not open a package whose content types it cannot read; nor will we."""
     from defusedxml.ElementTree import ParseError, fromstring
 
@@ -251,7 +252,8 @@ def _check_content_types(xml: bytes, names: set[str]) -> None:
     if vba:
         raise ReadError(Code.ACTIVE_CONTENT, what="macros (a VBA project)")
     if any("macroEnabled" in t for t in overrides.values()):
-        raise ReadError(Code.MACRO_ENABLED_FORMAT)  # saved as .xlsm, but no macros in it
+        by, steps = save_as_xlsx(saved_by(zf))
+        raise ReadError(Code.MACRO_ENABLED_FORMAT, by=by, steps=steps)  # saved as .xlsm, but no macros in it
     if overrides.get("/xl/workbook.xml") not in WORKBOOK_TYPES:
         raise ReadError(Code.NOT_A_WORKBOOK, detail="a package whose main part is not declared as a workbook")
 
@@ -947,7 +949,7 @@ def parse_package(
     except DefusedXmlException:
         raise ReadError(Code.UNSAFE_XML, part="the workbook") from None
     except Unreadable as exc:
-        raise ReadError(Code.NOT_A_WORKBOOK, detail=str(exc)) from None
+        raise ReadError(Code.AMBIGUOUS_CONTENT, detail=str(exc)) from None
     except (KeyError, ValueError, SyntaxError, ExpatError, zipfile.BadZipFile) as exc:  # ParseError: SyntaxError
         raise ReadError(Code.NOT_A_WORKBOOK, detail=f"the workbook cannot be opened ({type(exc).__name__})") from None
     for name, scan in by_sheet.items():
@@ -977,8 +979,8 @@ def _scan_of(name: str, part: str, zf: zipfile.ZipFile, scans: dict[str, SheetSc
     except Unreadable as exc:
         detail = f"on sheet '{name}', {exc}"
         if exc.cell:
-            raise ReadError(Code.NOT_A_WORKBOOK, detail=detail, sheet=name, cell=exc.cell) from None
-        raise ReadError(Code.NOT_A_WORKBOOK, detail=detail, sheet=name) from None
+            raise ReadError(Code.AMBIGUOUS_CONTENT, detail=detail, sheet=name, cell=exc.cell) from None
+        raise ReadError(Code.AMBIGUOUS_CONTENT, detail=detail, sheet=name) from None
 
 
 def _snapshot(name: str, state: str, scan: SheetScan, wb) -> SheetSnapshot:
@@ -1038,7 +1040,7 @@ def read_regular(path: Path) -> bytes:
                 raise ReadError(Code.NOT_A_FILE, what=kind)
             return fh.read()
     except OSError as exc:
-        raise ReadError(Code.NOT_A_WORKBOOK, detail=f"cannot read the file: {exc.strerror or exc}") from None
+        raise ReadError(Code.UNREADABLE_FILE, detail=exc.strerror or str(exc)) from None
 
 
 def read_workbook(path: Path, open_password: str | None = None) -> WorkbookSnapshot:
@@ -1052,10 +1054,36 @@ def read_workbook(path: Path, open_password: str | None = None) -> WorkbookSnaps
         raise ReadError(Code.NOT_A_WORKBOOK, detail="a damaged or truncated .xlsx (the zip cannot be opened)") from None
     with zf:
         scans = vet_package(zf)
+        client = saved_by(zf)
     info, sheets = parse_package(package, scans)
     return WorkbookSnapshot(
-        sha256=digest, sheets=sheets, date1904=info.date1904, structure_locked=info.structure_locked
+        sha256=digest, sheets=sheets, date1904=info.date1904, structure_locked=info.structure_locked, client=client
     )
+
+
+APP_PART = "docProps/app.xml"
+APP_NAMESPACE = "http://schemas.openxmlformats.org/officeDocument/2006/extended-properties"
+#: The applications a message can name, by their docProps/app.xml Application: Excel's is "Microsoft Excel" (a
+#: library writing "Microsoft Excel Compatible / ..." is not Excel), LibreOffice's begins "LibreOffice/7.6...".
+CLIENTS = {"Microsoft Excel": "Excel"}
+CLIENT_PREFIXES = {"LibreOffice": "LibreOffice"}
+
+
+def saved_by(zf: zipfile.ZipFile) -> str | None:
+    """The application that saved the package last, Excel or LibreOffice, as its docProps/app.xml names it
+    (Application); None for no such part, another application, or a part that cannot be read. Called once the
+    package is vetted (entities refused, sizes bounded); the name as written is never quoted in a message."""
+    from defusedxml.ElementTree import ParseError, fromstring
+
+    try:
+        root = fromstring(zf.read(APP_PART))
+    except (KeyError, ParseError, zipfile.BadZipFile, zlib.error, OSError, ValueError):
+        return None
+    el = root.find(f"{{{APP_NAMESPACE}}}Application")
+    application = (el.text or "").strip() if el is not None else ""
+    if application in CLIENTS:
+        return CLIENTS[application]
+    return next((client for prefix, client in CLIENT_PREFIXES.items() if application.startswith(prefix)), None)
 
 
 def as_text(value: Any) -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .layout import quote_sheet
-from .model import Finding, Return, ReturnStatus, Severity
+from .model import CLIENT_CHANGES, Finding, Return, ReturnStatus, Severity
 from .packager import storable, storable_json, write_output
 
 #: The console lists at most this many findings; the rest are in the Issues sheet, the JSON and the ledger.
@@ -102,7 +102,7 @@ class Report:
             "ok": self.ok,
             "counts": asdict(self.counts),
             **({"files": asdict(self.files)} if self.files else {}),
-            "notes": self.notes,
+            "notes": self.notes + self.client_notes(),
             "returns": [
                 {
                     "file": r.file, "sha256": r.sha256, "force": r.force,
@@ -110,6 +110,7 @@ class Report:
                     "release": r.release, "return_ref": r.return_ref,
                     "inspector": r.inspector, "date": r.date, "status": r.status.value,
                     "answered": r.answered, "responses": r.response_count,
+                    "saved_by": r.saved_by, "client_changes": r.client_changes,
                     "findings": [f.model_dump(mode="json") for f in r.findings],
                 }
                 for r in self.returns
@@ -120,9 +121,29 @@ class Report:
     def write_json(self, path: Path) -> None:
         write_output(path, storable_json(self.to_dict(), indent=2).encode("utf-8"))
 
-    def lines(self, limit: int = MAX_FINDINGS_SHOWN, rest: str = "the --report JSON") -> list[str]:
+    def client_notes(self, named_in: str = "") -> list[str]:
+        """One line for the returns whose application changed the same things in their frame (most often all
+        those LibreOffice saved), counting them: never a line per return, as nothing in them needs doing.
+        `named_in` says where each is named."""
+        groups: dict[tuple[str, ...], list[Return]] = {}
+        for r in self.returns:
+            if r.client_changes and r.status is not ReturnStatus.WITHDRAWN:
+                groups.setdefault(tuple(r.client_changes), []).append(r)
+        lines = []
+        for changes, returns in groups.items():
+            apps = sorted({r.saved_by or "" for r in returns}, key=lambda app: (not app, app))
+            who = " or ".join(app or "an application the file does not name" for app in apps)
+            what = " and ".join(CLIENT_CHANGES.get(change, change) for change in changes)
+            n = len(returns)
+            lines.append(f"{_plural(n, 'return')} {'was' if n == 1 else 'were'} saved by {who}, which {what}; "
+                         f"the content checks would show any edit, so this alone rejects none"
+                         + (f" (each is named in {named_in})" if named_in else ""))
+        return lines
+
+    def lines(self, limit: int = MAX_FINDINGS_SHOWN, rest: str = "the --report JSON", named_in: str = "") -> list[str]:
         """What the console shows: a line per return, a blank line, a line per finding (the first `limit`,
-        then a line saying how many more and where they are: `rest`), the notes."""
+        then a line saying how many more and where they are: `rest`), the notes (those on what applications
+        changed counted, each return `named_in` those places)."""
         out = _aligned([_return_cells(r) for r in self.returns])
         findings = self.findings
         if findings:
@@ -131,7 +152,7 @@ class Report:
             more = len(findings) - limit
             out.append(f"... and {more:,} more {'finding' if more == 1 else 'findings'}, not shown here: "
                        f"every finding is in {rest}.")
-        out += [f"note: {printable(note)}" for note in self.notes]
+        out += [f"note: {printable(note)}" for note in self.notes + self.client_notes(named_in)]
         return out
 
     def summary(self) -> str:

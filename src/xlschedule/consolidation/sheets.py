@@ -414,11 +414,13 @@ def write_mismatches(ws: Worksheet, run: Run, frame: Frame) -> None:
 
 
 RETURN_COLUMNS = (
-    "File", "SHA-256", "Force", "Return reference", "Inspector", "Date", "Mode", "Status", "Errors", "Warnings",
-    "Answered",
+    "File", "SHA-256", "Force", "Return reference", "Inspector", "Date", "Mode", "Status", "Saved by",
+    "Application changes", "Errors", "Warnings", "Answered",
 )
-RETURN_WIDTHS = (40, 18, 18, 14, 18, 11, 9, 10, 8, 10, 10)
+RETURN_WIDTHS = (40, 18, 18, 14, 18, 11, 9, 10, 12, 22, 8, 10, 10)
 RETURN_DATE = RETURN_COLUMNS.index("Date") + 1
+#: The Returns table's column of what the application changed, which wraps.
+CHANGES_COLUMN = RETURN_COLUMNS.index("Application changes") + 1
 ISSUE_COLUMNS = ("File", "Sheet", "Cell", "Code", "Severity", "Message")
 ISSUE_WIDTHS = (40, 18, 7, 24, 10, 80)
 WRAPPED = Alignment(vertical="top", wrap_text=True)
@@ -434,22 +436,26 @@ def write_returns(ws: Worksheet, run: Run, frame: Frame) -> None:
     """Every return of the run, whatever its status, with its file hash to trace it back."""
     row = top(ws, frame, "Returns: every file received", [
         "Status accepted, rejected or duplicate; errors reject a return, warnings do not. Details on Issues.",
+        "Saved by: the application that saved the file last (Excel or LibreOffice), where the file names it. "
+        "Application changes: what it changed that no check depends on (metadata-sheet-shown, structure-unlocked).",
     ])
     head = row
     header(ws, head, RETURN_COLUMNS, RETURN_WIDTHS)
     for r, ret in enumerate(run.returns, start=head + 1):
+        changes = ", ".join(ret.client_changes) or "None"
         put_row(ws, r, [
             ret.file, ret.sha256 or NOT_AVAILABLE, ret.force or NOT_AVAILABLE, ret.return_ref or NOT_AVAILABLE,
             ret.inspector or NOT_AVAILABLE, ret.date or NOT_AVAILABLE,
-            ret.mode.value if ret.mode else NOT_AVAILABLE, ret.status.value,
+            ret.mode.value if ret.mode else NOT_AVAILABLE, ret.status.value, ret.saved_by or "Not known", changes,
             len(ret.errors()), len(ret.warnings()), ret.answered,
         ])
         day = latest_date([ret])  # a date read (from a date cell, a serial or a text) is a date here too
         if day is not None:
             put(ws, r, RETURN_DATE, day).number_format = "yyyy-mm-dd"
-        for c in (1, 2):
+        for c in (1, 2, CHANGES_COLUMN):
             align(ws.cell(r, c), WRAPPED)
-        fit_rows(ws, r, [(ret.file, RETURN_WIDTHS[0]), (ret.sha256, RETURN_WIDTHS[1])])
+        fit_rows(ws, r, [(ret.file, RETURN_WIDTHS[0]), (ret.sha256, RETURN_WIDTHS[1]),
+                         (changes, RETURN_WIDTHS[CHANGES_COLUMN - 1])])
     table(ws, "Returns", head, len(RETURN_COLUMNS), len(run.returns))
     print_setup(ws, frame, head)
 
