@@ -311,7 +311,7 @@ def _check_length(file: str, name: str, cell: CellValue | None, where: str) -> I
     length = len(as_text(cell.value))
     if length > limit:
         yield Code.COVER_VALUE_TOO_LONG.finding(
-            file, sheet=COVER_SHEET, cell=where, what=what, length=length, limit=limit, short=short
+            file, sheet=COVER_SHEET, cell=where, what=what, length=f"{length:,}", limit=limit, short=short
         )
 
 

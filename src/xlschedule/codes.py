@@ -251,7 +251,7 @@ class Code(Enum):
     )
     COVER_VALUE_TOO_LONG = (
         E,
-        "The {what} is {length:,} characters long, more than the {limit} the cover takes.",
+        "The {what} is {length} characters long, more than the {limit} the cover takes.",
         "Shorten it to {short}, and send the return again.",
     )
     AMBIGUOUS_CONTENT = (
