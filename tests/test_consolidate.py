@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import errno
 import io
+import itertools
 import os
 import re
 import subprocess
 import time
 import zipfile
+from datetime import date, datetime
 from pathlib import Path
 from unittest import mock
 
@@ -521,3 +523,29 @@ def test_a_full_disk_is_blamed_on_the_file_that_was_being_written(tmp_path, monk
     assert f"{paths[full]}: cannot write (No space left on device)" in result.output
     assert str(other) not in result.output
     assert not paths[full].exists() and [p.name for p in tmp_path.rglob("*.tmp")] == []
+
+
+def _reads_from(cell) -> str:
+    """Where a cell's text stands: "right" (at its right edge), "right-in" (right, indented), "centre", "left"."""
+    how = cell.alignment.horizontal
+    if how is None or how == "general":  # Excel's general: figures and dates right, text left
+        how = "right" if isinstance(cell.value, int | float | date | datetime) and not isinstance(
+            cell.value, bool) else "left"
+    if how == "right" and cell.alignment.indent:
+        return "right-in"
+    return {"center": "centre"}.get(how, how)
+
+
+def test_no_figure_prints_run_together_with_the_text_beside_it(written_wb):
+    """A figure or date at the right edge of its cell, beside text at the left edge of the next, prints as one
+    word ("2026-11-06Written evidence only", "5Partly", "2missing-inspector"): every such pair on every sheet
+    has an indent between them, or is centred."""
+    touching = []
+    for ws in written_wb.worksheets:
+        for row in ws.iter_rows():
+            for a, b in itertools.pairwise(row):
+                if a.value is None or b.value is None:
+                    continue
+                if _reads_from(a) == "right" and _reads_from(b) == "left" and not b.alignment.indent:
+                    touching.append(f"{ws.title}!{a.coordinate}:{b.coordinate}")
+    assert touching == []

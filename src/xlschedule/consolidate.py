@@ -29,6 +29,7 @@ from . import streamsheet
 from .consolidation import charts, sheets
 from .consolidation.kit import (
     TOP,
+    TOP_CENTRE,
     TOP_WRAP,
     Frame,
     excel_text,
@@ -55,6 +56,9 @@ __all__ = ["RESPONSE_COLUMNS", "Rows", "consolidation_workbook", "csv_text", "ex
 RESPONSE_WIDTHS = (16, 12, 20, 7, 45, 8, 9, 70, 28, 7, 10, 9, 10, 10)
 #: Columns of the Responses table that wrap: the item, the evidence and the source file.
 RESPONSE_WRAPPED = ("Section", "Item", "Evidence", "Source file")
+#: Columns centred: a score is a number in one mode and a word in another, and a policy fit beside it would
+#: otherwise print run together with a score right-aligned in its cell ("5Partly").
+RESPONSE_CENTRED = ("Score", "Policy fit")
 #: Columns whose strings repeat from return to return, kept once in the shared-string table; the
 #: evidence is written inline, where it is.
 RESPONSE_SHARED = tuple(name != "Evidence" for name in RESPONSE_COLUMNS)
@@ -73,7 +77,8 @@ def write_responses(ws: Worksheet, frame: Frame, na: str) -> None:
     ])
     header(ws, head, RESPONSE_COLUMNS, RESPONSE_WIDTHS)
     for c, name in enumerate(RESPONSE_COLUMNS, start=1):
-        ws.cell(head + 1, c).alignment = TOP_WRAP if name in RESPONSE_WRAPPED else TOP
+        ws.cell(head + 1, c).alignment = (TOP_WRAP if name in RESPONSE_WRAPPED else TOP_CENTRE if name in
+                                          RESPONSE_CENTRED else TOP)
     table(ws, "Responses", head, len(RESPONSE_COLUMNS), 1)
     print_setup(ws, frame, head)
 

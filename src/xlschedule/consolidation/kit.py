@@ -10,6 +10,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from openpyxl import Workbook
@@ -38,7 +39,9 @@ HEADER_FILL = PatternFill("solid", fgColor=NAVY)
 #: Vertical top everywhere, so a number reads on the same line as the text beside it.
 TOP = Alignment(vertical="top")
 TOP_WRAP = Alignment(vertical="top", wrap_text=True)
-TOP_RIGHT = Alignment(vertical="top", horizontal="right")
+#: A figure, date or code stands right, one indent in from its cell's edge, so it never prints run together
+#: with left-aligned text in the next column ("2026-11-06Yes / No", "2missing-inspector").
+TOP_RIGHT = Alignment(vertical="top", horizontal="right", indent=1)
 TOP_CENTRE = Alignment(vertical="top", horizontal="center")
 HEAD_ALIGN = Alignment(vertical="top", wrap_text=True)
 
@@ -57,7 +60,8 @@ FILTER_BUTTON = 3
 def put(ws: Worksheet, row: int, column: int, value: Any, alignment: Alignment = TOP) -> Cell:
     """Write one value, top-aligned; any string is stored as a string, so `=...` never becomes a formula.
 
-    A code ([z], [x]) is right-aligned, where the number it stands in for would be."""
+    A number or date, and a code ([z], [x]) where the number it stands in for would be, is right-aligned one
+    indent in (TOP_RIGHT), unless another alignment is asked for."""
     cell = ws.cell(row=row, column=column)
     if isinstance(value, str):
         cell.value = excel_text(value)
@@ -66,6 +70,8 @@ def put(ws: Worksheet, row: int, column: int, value: Any, alignment: Alignment =
             alignment = TOP_RIGHT
     else:
         cell.value = value
+        if alignment is TOP and isinstance(value, int | float | date) and not isinstance(value, bool):
+            alignment = TOP_RIGHT
     align(cell, alignment)
     return cell
 
