@@ -109,3 +109,26 @@ def test_progress_counts_only_answers_that_are_one_of_the_options(built, schedul
     assert bad_total > 2
     scores = len(layout.answer_cells(schedule, mode))
     assert completion == pytest.approx(answered / scores)
+
+
+def test_a_reference_pasted_past_the_covers_limit_is_cut_in_the_identity_printed_on_every_page(built, schedule,
+                                                                                              tmp_path):
+    """A 1,500-character return reference (pasted past the cover's validation; ingest refuses it) shows cut to
+    its first words in the identity line every page prints at its top, so no page loses lines to it; the cover
+    keeps it whole. A short one shows whole."""
+    from openpyxl import load_workbook
+
+    from xlschedule.build import IDENTITY_CHARS
+
+    mode = Mode.SCALE
+    long_ref = " ".join(f"ref{n}" for n in range(300))[:1500]
+    spec = [{"sheet": COVER_SHEET, "cell": layout.cover_cell("return_ref"), "value": long_ref, "kind": "string"},
+            {"sheet": COVER_SHEET, "cell": layout.cover_cell("inspector"), "value": "A. Inspector", "kind": "string"}]
+    done = fill(built[mode], tmp_path / "return.xlsx", spec)
+    assert done["errors"] == []
+    wb = load_workbook(tmp_path / "return.xlsx", data_only=True)
+    assert wb[COVER_SHEET][layout.cover_cell("return_ref")].value == long_ref
+    top = str(wb[schedule.steps[0].sheet][f"{layout.columns(mode).after_text}{layout.TITLE_ROW}"].value)
+    shown = long_ref[: IDENTITY_CHARS - 1] + "…"
+    assert f"Return {shown}  ·  Inspector A. Inspector  ·  This sheet:" in top, top[:200]
+    assert len(top) < 200

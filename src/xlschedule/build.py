@@ -334,12 +334,18 @@ def _cover_ref(field: str) -> str:
     return f"{layout.quote_sheet(COVER_SHEET)}!${col}${row}"
 
 
+#: The most of a cover value the identity line shows: a reference or name pasted past the cover's validation
+#: (ingest refuses it) would otherwise take lines at the top of every printed page.
+IDENTITY_CHARS = 40
+
+
 def _identity(extra: str | None = None) -> str:
     """The force, the return reference and the inspector, from the cover: which return a page belongs to."""
 
     def given(field: str) -> str:
         ref = _cover_ref(field)
-        return f'IF({ref}="","(not yet given on the Cover)",{ref})'
+        cut = f'IF(LEN({ref})>{IDENTITY_CHARS},LEFT({ref},{IDENTITY_CHARS - 1})&"…",{ref})'
+        return f'IF({ref}="","(not yet given on the Cover)",{cut})'
 
     parts = [_cover_ref("force"), '"  ·  Return "', given("return_ref"), '"  ·  Inspector "', given("inspector")]
     if extra:
