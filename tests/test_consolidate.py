@@ -531,8 +531,8 @@ def _reads_from(cell) -> str:
     if how is None or how == "general":  # Excel's general: figures and dates right, text left
         how = "right" if isinstance(cell.value, int | float | date | datetime) and not isinstance(
             cell.value, bool) else "left"
-    if how == "right" and cell.alignment.indent:
-        return "right-in"
+    if how == "right" and cell.alignment.indent and not isinstance(cell.value, date | datetime):
+        return "right-in"  # LibreOffice prints a date at the right edge whatever its indent
     return {"center": "centre"}.get(how, how)
 
 

@@ -19,7 +19,7 @@ from xlschedule import layout
 from xlschedule.model import COVER_SHEET, Mode
 
 from conftest import require
-from libreoffice import fill_and_print, require_libreoffice
+from libreoffice import SOFFICE, fill_and_print, require_libreoffice
 
 EVIDENCE_CHARS = 2000
 LONG_CHARS = 5000
@@ -227,3 +227,57 @@ def test_a_return_prints_compactly_with_each_page_headed_for_what_it_holds(built
     heading = re.search(r"What we might expect to see Score (.+?) Evidence", step_page)
     assert heading and heading.group(1) != "Note", step_page[:400]
     assert f"the column '{heading.group(1)}' beside it says so in red" in how_to[0]
+
+
+def _sheet_pages(pdftotext: str, pdf: Path) -> dict[str, int]:
+    """The first page of each sheet of a printed consolidation (0-based), by the name in its header."""
+    first: dict[str, int] = {}
+    for i, page in enumerate(pdf_pages(pdftotext, pdf)):
+        first.setdefault(page.split(" ", 1)[0], i)
+    return first
+
+
+def test_the_consolidation_prints_no_figure_run_together_with_the_text_beside_it(tmp_path):
+    """The samples consolidated and printed as an analyst prints them: on the Summary a force's latest date of
+    audit and its mode, on Returns a return's date and mode, on Feedback the count of warnings and the codes,
+    and on Mismatches a score and its policy fit each read apart (more than a word space between them; they
+    printed 1.8 points apart, as "2026-11-06Written", before)."""
+    require_libreoffice()
+    pdftotext = require_pdftotext()
+    from openpyxl import load_workbook
+
+    from conftest import ROOT, run_cli
+
+    out = tmp_path / "c.xlsx"
+    result = run_cli("ingest", str(ROOT / "samples"), "--out", str(out), "--feedback", str(tmp_path / "fb"))
+    assert result.exit_code == 1, result.output  # the sample with problems is rejected
+    keep = ("Summary", "Returns", "Feedback", "Mismatches")
+    wb = load_workbook(out)
+    for ws in [ws for ws in wb.worksheets if ws.title not in keep]:
+        wb.remove(ws)
+    wb.save(tmp_path / "print.xlsx")
+    subprocess.run([SOFFICE, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile", "--convert-to",
+                    "pdf", "--outdir", str(tmp_path), str(tmp_path / "print.xlsx")],
+                   check=True, capture_output=True, timeout=600)
+    pdf = tmp_path / "print.pdf"
+    pages = _sheet_pages(pdftotext, pdf)
+    pairs = [("Summary", "2026-11-06", "Written"), ("Returns", "2026-11-06", "narrative"),
+             ("Feedback", "2", "missing-inspector,"), ("Mismatches", "1", "Yes")]
+    for sheet, left, right in pairs:
+        words = _words_after(pdftotext, pdf, pages[sheet], left)
+        assert words and words[1][0] == right, (sheet, words)
+        assert words[1][1] - words[0][2] > MIN_GAP / 2, (sheet, words)
+
+
+def _words_after(pdftotext: str, pdf: Path, page: int, word: str) -> list[tuple[str, float, float]]:
+    """The first `word` on the 0-based `page` and the word after it on its line: each with its left and right
+    edges, in points."""
+    import xml.etree.ElementTree as ET
+
+    args = [pdftotext, "-bbox", "-f", str(page + 1), "-l", str(page + 1), str(pdf), "-"]
+    html = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    words = [w for w in ET.fromstring(html[html.index("<html"):]).iter() if w.tag.endswith("word")]
+    at = next((i for i, w in enumerate(words) if w.text == word), None)
+    if at is None:
+        return []
+    return [(str(w.text), float(w.get("xMin", "")), float(w.get("xMax", ""))) for w in words[at:at + 2]]

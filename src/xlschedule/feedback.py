@@ -38,7 +38,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from . import feedback_mark, layout
 from .build import name_force, open_blank
 from .codes import Code
-from .consolidation.kit import LINK, TOP_WRAP, Frame, fit_rows, header, print_setup, put, table, top
+from .consolidation.kit import LINK, TOP, TOP_WRAP, Frame, fit_rows, header, print_setup, put, table, top
 from .ingest import Templates, read_answers
 from .model import COVER_SHEET, META_SHEET, Finding, Return, ReturnStatus, Schedule, Severity
 from .packager import excel_text, fit_name, make_folder, workbook_bytes, write_atomic
@@ -542,7 +542,7 @@ def add_summary_sheet(wb: Workbook, frame: Frame, copies: Sequence[Copy], run_da
     header(ws, head, SUMMARY_HEADERS, SUMMARY_WIDTHS)
     for offset, values in enumerate(summary_rows(copies), start=1):
         for col, value in enumerate(values, start=1):
-            put(ws, head + offset, col, value, TOP_WRAP)
+            put(ws, head + offset, col, value, TOP_WRAP if isinstance(value, str) else TOP)  # counts stand right
         measured = [str(v)[:SHOWN_VALUE] if col == SUMMARY_REF else str(v) for col, v in enumerate(values)]
         fit_rows(ws, head + offset, [(v, w - 1) for v, w in zip(measured, SUMMARY_WIDTHS, strict=True)])
     table(ws, "Feedback", head, len(SUMMARY_HEADERS), len(copies))

@@ -39,8 +39,8 @@ HEADER_FILL = PatternFill("solid", fgColor=NAVY)
 #: Vertical top everywhere, so a number reads on the same line as the text beside it.
 TOP = Alignment(vertical="top")
 TOP_WRAP = Alignment(vertical="top", wrap_text=True)
-#: A figure, date or code stands right, one indent in from its cell's edge, so it never prints run together
-#: with left-aligned text in the next column ("2026-11-06Yes / No", "2missing-inspector").
+#: A figure or code stands right, one indent in from its cell's edge, so it never prints run together with
+#: left-aligned text in the next column ("2missing-inspector").
 TOP_RIGHT = Alignment(vertical="top", horizontal="right", indent=1)
 TOP_CENTRE = Alignment(vertical="top", horizontal="center")
 HEAD_ALIGN = Alignment(vertical="top", wrap_text=True)
@@ -60,8 +60,9 @@ FILTER_BUTTON = 3
 def put(ws: Worksheet, row: int, column: int, value: Any, alignment: Alignment = TOP) -> Cell:
     """Write one value, top-aligned; any string is stored as a string, so `=...` never becomes a formula.
 
-    A number or date, and a code ([z], [x]) where the number it stands in for would be, is right-aligned one
-    indent in (TOP_RIGHT), unless another alignment is asked for."""
+    A number, and a code ([z], [x]) where the number it stands in for would be, is right-aligned one indent in
+    (TOP_RIGHT), and a date centred, unless another alignment is asked for: none prints run together with text
+    beside it."""
     cell = ws.cell(row=row, column=column)
     if isinstance(value, str):
         cell.value = excel_text(value)
@@ -70,7 +71,9 @@ def put(ws: Worksheet, row: int, column: int, value: Any, alignment: Alignment =
             alignment = TOP_RIGHT
     else:
         cell.value = value
-        if alignment is TOP and isinstance(value, int | float | date) and not isinstance(value, bool):
+        if alignment is TOP and isinstance(value, date):
+            alignment = TOP_CENTRE  # LibreOffice prints a date at its cell's right edge whatever the indent
+        elif alignment is TOP and isinstance(value, int | float) and not isinstance(value, bool):
             alignment = TOP_RIGHT
     align(cell, alignment)
     return cell

@@ -228,7 +228,7 @@ def write_notes(ws: Worksheet, run: Run, frame: Frame) -> None:
 
 SUMMARY_COLUMNS = ("Force", "Position", "Returns received", "Accepted", "Rejected", "Duplicate", "Incomplete",
                    "Answered", "Latest date of audit", "Mode")
-SUMMARY_WIDTHS = (28, 20, 10, 10, 10, 10, 11, 20, 12, 16)
+SUMMARY_WIDTHS = (28, 20, 10, 10, 10, 10, 11, 20, 14, 20)
 
 
 def write_summary(ws: Worksheet, run: Run, frame: Frame) -> None:
@@ -417,7 +417,7 @@ RETURN_COLUMNS = (
     "File", "SHA-256", "Force", "Return reference", "Inspector", "Date", "Mode", "Status", "Saved by",
     "Application changes", "Errors", "Warnings", "Answered",
 )
-RETURN_WIDTHS = (40, 18, 18, 14, 18, 11, 9, 10, 12, 22, 8, 10, 10)
+RETURN_WIDTHS = (40, 18, 18, 14, 18, 13, 9, 10, 12, 22, 8, 10, 10)
 RETURN_DATE = RETURN_COLUMNS.index("Date") + 1
 #: The Returns table's column of what the application changed, which wraps.
 CHANGES_COLUMN = RETURN_COLUMNS.index("Application changes") + 1
